@@ -1,0 +1,209 @@
+/**
+ * Value types shared by the pure core: the compiled policy (what src/policy/compile.ts produces),
+ * per-customer state, decisions and events. No runtime imports: this module is types only.
+ */
+
+export type Mode = "hard" | "soft" | "observe";
+export type Scope = "customer" | "org";
+
+/** A calendar schedule (SPEC §2, §11). Weekday: 0 = Sunday … 6 = Saturday. Month: 1…12. */
+export type Schedule =
+  | { kind: "daily" }
+  | { kind: "weekly"; weekday: number }
+  | { kind: "monthly"; day: number | "last" }
+  | { kind: "quarterly"; day: number | "last" }
+  | { kind: "yearly"; month: number; day: number };
+
+/** How a limit's period advances. `none` makes the meter a gauge. */
+export type ResetRule =
+  | { kind: "none" }
+  | { kind: "rolling"; periodMs: number }
+  | { kind: "calendar"; schedule: Schedule; tz: string; source: string };
+
+/** The dimension of a unit: bytes and time convert; words only match themselves. */
+export type Dimension = "bytes" | "time" | "word";
+
+/** A credit as compiled: the unit its meters are kept in. */
+export interface CompiledCredit {
+  name: string;
+  label: string | null;
+  /** The unit meters are kept in, as written (`MB`, `token`). */
+  unit: string;
+  dimension: Dimension;
+  /** For bytes and time: base units (bytes, ms) in one credit unit. For words: 1. */
+  factor: number;
+}
+
+export interface CompiledLimit {
+  value: number;
+  mode: Mode;
+  increment: number;
+  minimum: number;
+  reset: ResetRule;
+  /** Fractions of `value`, ascending, deduplicated. */
+  alerts: number[];
+}
+
+export interface CompiledRate {
+  limit: number;
+  windowMs: number;
+  burst: number;
+}
+
+export interface CompiledEntitlement {
+  name: string;
+  label: string | null;
+  scope: Scope;
+  /** Null for a feature flag (no limit). */
+  credit: CompiledCredit | null;
+  limit: CompiledLimit | null;
+  rate: CompiledRate | null;
+}
+
+export interface CompiledPlan {
+  name: string;
+  label: string | null;
+  isDefault: boolean;
+  /** Lookups go through a Map, so `__proto__` and `toString` are just unknown names. */
+  entitlements: Map<string, CompiledEntitlement>;
+}
+
+export interface CompiledModelRoute {
+  pattern: string;
+  regex: RegExp;
+  entitlement: string;
+}
+
+export interface CompiledGateway {
+  defaultMaxTokens: number;
+  requests: string | null;
+  models: CompiledModelRoute[];
+}
+
+export interface CompiledPolicy {
+  version: string;
+  credits: Map<string, CompiledCredit>;
+  plans: Map<string, CompiledPlan>;
+  defaultPlan: string | null;
+  /** Every entitlement name used in some plan. */
+  entitlementNames: Set<string>;
+  gateway: CompiledGateway;
+}
+
+/** A customer's record (SPEC §3.4). Times are epoch milliseconds. */
+export interface CustomerRecord {
+  id: string;
+  type: string;
+  plan: string | null;
+  org: string | null;
+  label: string | null;
+  metadata: Record<string, unknown> | null;
+  alternateIds: string[];
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface BucketState {
+  tokens: number;
+  updatedAt: number;
+}
+
+/** One (customer, entitlement) meter. Times are epoch milliseconds. */
+export interface MeterState {
+  used: number;
+  /** Sum of live holds on this meter. */
+  held: number;
+  overage: number;
+  /** Start of the current period; null until a rolling meter is anchored, and for gauges. */
+  periodStart: number | null;
+  /** End of the current period (exclusive); null while unknown or for gauges. */
+  periodEnd: number | null;
+  /** Alert fractions already fired in this period. */
+  alertsFired: number[];
+  /** Token bucket of the entitlement's `rate`; null until first drained. */
+  bucket: BucketState | null;
+}
+
+export interface Hold {
+  id: string;
+  entitlement: string;
+  /** Canonical id of the customer that reserved (a settle by anyone else is not found). */
+  customer: string;
+  amount: number;
+  createdAt: number;
+  expiresAt: number;
+  /** Set when the hold expired: its amount no longer counts in `held`. */
+  expired: boolean;
+}
+
+export type Outcome = "allowed" | "denied" | "overage" | "observed";
+
+export type Reason =
+  | "within_limit"
+  | "feature_enabled"
+  | "released"
+  | "limit_exceeded"
+  | "overage_recorded"
+  | "observed"
+  | "rate_limited"
+  | "not_entitled"
+  | "unknown_customer"
+  | "no_org"
+  | "plan_not_found"
+  | "hold_expired";
+
+/** The decision object of SPEC §3.3. Times are ISO-8601 UTC strings. */
+export interface Decision {
+  allowed: boolean;
+  outcome: Outcome;
+  reason: Reason;
+  message: string;
+  customer: string;
+  meteredOn: string | null;
+  entitlement: string;
+  plan: string | null;
+  credit: string | null;
+  unit: string | null;
+  amount: number;
+  used: number | null;
+  held: number | null;
+  limit: number | null;
+  remaining: number | null;
+  overage: number | null;
+  resetsAt: string | null;
+  retryAfterSeconds: number | null;
+  holdId: string | null;
+  replayed: boolean;
+  policyVersion: string;
+}
+
+export type EventType =
+  | "customer.created"
+  | "customer.updated"
+  | "customer.deleted"
+  | "customer.plan_changed"
+  | "meter.changed"
+  | "meter.limit_reached"
+  | "meter.overage"
+  | "meter.threshold_crossed"
+  | "meter.reset"
+  | "hold.expired";
+
+/** An event as the domain produces it; the object adds id, seq, at, customer and meteredOn. */
+export interface DomainEvent {
+  type: EventType;
+  entitlement?: string;
+  data: Record<string, unknown>;
+}
+
+/** An event as stored and delivered (SPEC §4). */
+export interface StoredEvent {
+  id: string;
+  seq: number;
+  type: EventType;
+  at: string;
+  customer: string;
+  meteredOn: string;
+  entitlement?: string;
+  data: Record<string, unknown>;
+}
