@@ -1,0 +1,125 @@
+/** Builders for the decision object of SPEC §3.3. */
+import type { CompiledEntitlement, Decision, MeterState, Outcome, Reason } from "./types";
+
+/** Who asked, where it is metered, under which plan and policy, and when. */
+export interface DecisionContext {
+  customer: string;
+  meteredOn: string;
+  plan: string;
+  entitlement: CompiledEntitlement;
+  policyVersion: string;
+  nowMs: number;
+}
+
+/** ISO-8601 UTC, or null. */
+export function isoOrNull(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}
+
+/** A decision about a limited entitlement, from the meter as it is after the call. */
+export function meterDecision(
+  ctx: DecisionContext,
+  outcome: Outcome,
+  reason: Reason,
+  message: string,
+  amount: number,
+  meter: MeterState,
+  resetsAtMs: number | null,
+  extra: { retryAfterSeconds?: number | null; holdId?: string | null } = {},
+): Decision {
+  const ent = ctx.entitlement;
+  const limit = ent.limit?.value ?? 0;
+  return {
+    allowed: outcome !== "denied",
+    outcome,
+    reason,
+    message,
+    customer: ctx.customer,
+    meteredOn: ctx.meteredOn,
+    entitlement: ent.name,
+    plan: ctx.plan,
+    credit: ent.credit?.name ?? null,
+    unit: ent.credit?.unit ?? null,
+    amount,
+    used: meter.used,
+    held: meter.held,
+    limit,
+    remaining: Math.max(0, limit - meter.used - meter.held),
+    overage: meter.overage,
+    resetsAt: isoOrNull(resetsAtMs),
+    retryAfterSeconds: extra.retryAfterSeconds ?? null,
+    holdId: extra.holdId ?? null,
+    replayed: false,
+    policyVersion: ctx.policyVersion,
+  };
+}
+
+/** A decision about a feature flag (an entitlement without a limit). */
+export function flagDecision(
+  ctx: DecisionContext,
+  outcome: Outcome,
+  reason: Reason,
+  message: string,
+  amount: number,
+  retryAfterSeconds: number | null = null,
+): Decision {
+  return {
+    allowed: outcome !== "denied",
+    outcome,
+    reason,
+    message,
+    customer: ctx.customer,
+    meteredOn: ctx.meteredOn,
+    entitlement: ctx.entitlement.name,
+    plan: ctx.plan,
+    credit: null,
+    unit: null,
+    amount,
+    used: 0,
+    held: 0,
+    limit: null,
+    remaining: null,
+    overage: 0,
+    resetsAt: null,
+    retryAfterSeconds,
+    holdId: null,
+    replayed: false,
+    policyVersion: ctx.policyVersion,
+  };
+}
+
+/** A decision reached before any meter: unknown customer, no org, no plan, not entitled. */
+export function refusalDecision(args: {
+  customer: string;
+  entitlement: string;
+  reason: "unknown_customer" | "no_org" | "plan_not_found" | "not_entitled";
+  message: string;
+  plan: string | null;
+  meteredOn: string | null;
+  amount: number;
+  policyVersion: string;
+}): Decision {
+  return {
+    allowed: false,
+    outcome: "denied",
+    reason: args.reason,
+    message: args.message,
+    customer: args.customer,
+    meteredOn: args.reason === "unknown_customer" || args.reason === "no_org" ? null : args.meteredOn,
+    entitlement: args.entitlement,
+    plan: args.plan,
+    credit: null,
+    unit: null,
+    amount: args.amount,
+    used: null,
+    held: null,
+    limit: null,
+    remaining: null,
+    overage: null,
+    resetsAt: null,
+    retryAfterSeconds: null,
+    holdId: null,
+    replayed: false,
+    policyVersion: args.policyVersion,
+  };
+}

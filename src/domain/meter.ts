@@ -1,0 +1,402 @@
+/**
+ * The metering core: check, consume, release, reserve and settle against one meter (SPEC §3.1–§3.5, §11).
+ * Pure: state in, state and events out; the caller stores what it returns.
+ */
+import { evaluateAlerts } from "./alerts";
+import { type DecisionContext, flagDecision, isoOrNull, meterDecision } from "./decision";
+import { advancePeriod, emptyMeter, type ResetInfo, resetsAtMs } from "./periods";
+import { drainBucket, rateVerdict, refillBucket } from "./rate";
+import type {
+  BucketState,
+  CompiledLimit,
+  Decision,
+  DomainEvent,
+  Hold,
+  MeterState,
+  Outcome,
+  Reason,
+} from "./types";
+
+export type MeterRequest =
+  | { op: "check"; amount: number | null }
+  | { op: "consume"; amount: number | null }
+  | { op: "release"; amount: number | null }
+  | { op: "reserve"; amount: number | null; holdId: string; ttlMs: number }
+  | { op: "settle"; hold: Hold; amount: number | null };
+
+export interface MeterResult {
+  decision: Decision;
+  /** The meter to store, or null when nothing changed (a check, a denial). */
+  meter: MeterState | null;
+  /** Reserve: the hold created. Settle: the hold, now finished (the caller deletes it). */
+  hold: Hold | null;
+  events: DomainEvent[];
+}
+
+/** Apply one request to a meter. A denial changes nothing; reads compute due resets without storing them. */
+export function applyMeter(
+  stored: MeterState | undefined,
+  ctx: DecisionContext,
+  req: MeterRequest,
+): MeterResult {
+  const limit = ctx.entitlement.limit;
+  if (limit === null) return applyFlag(stored, ctx, req);
+  const amount = req.op === "settle" ? (req.amount ?? req.hold.amount) : (req.amount ?? limit.increment);
+  const records = req.op !== "check";
+  const advanced = advancePeriod(stored ?? emptyMeter(), limit, ctx.nowMs, records);
+  const events: DomainEvent[] = [];
+  if (advanced.reset !== null) events.push(resetEvent(ctx, advanced.reset));
+  const meter = advanced.meter;
+
+  switch (req.op) {
+    case "check":
+    case "consume":
+    case "reserve":
+      return admit(meter, limit, ctx, req, amount, events);
+    case "release":
+      return release(meter, limit, ctx, amount, events);
+    case "settle":
+      return settle(meter, limit, ctx, req.hold, amount, events);
+  }
+}
+
+function admit(
+  meter: MeterState,
+  limit: CompiledLimit,
+  ctx: DecisionContext,
+  req: Extract<MeterRequest, { op: "check" | "consume" | "reserve" }>,
+  amount: number,
+  events: DomainEvent[],
+): MeterResult {
+  const ent = ctx.entitlement;
+  const overLimit = meter.used + meter.held + amount > limit.value;
+  let bucket: BucketState | null = null;
+  let retryAfterSeconds: number | null = null;
+  let rateOk = true;
+  if (ent.rate !== null) {
+    bucket = refillBucket(meter.bucket, ent.rate, ctx.nowMs);
+    const verdict = rateVerdict(bucket, ent.rate, amount);
+    if (!verdict.ok) {
+      rateOk = false;
+      retryAfterSeconds = verdict.retryAfterSeconds;
+    }
+  }
+  const resetsAt = resetsAtMs(meter, limit, ctx.nowMs);
+  // When a limit and a rate would both deny, the reason is the limit (§11).
+  if (limit.mode === "hard" && overLimit) {
+    const held = meter.held > 0 ? `, ${meter.held} held` : "";
+    const message = `${ent.name}: ${meter.used} of ${limit.value} ${unitOf(ctx)} used${held}, ${amount} requested`;
+    const decision = meterDecision(ctx, "denied", "limit_exceeded", message, amount, meter, resetsAt);
+    if (req.op !== "check") events.push(limitReachedEvent(ctx, req.op, amount, meter, limit));
+    return { decision, meter: null, hold: null, events: req.op === "check" ? [] : events };
+  }
+  if (!rateOk && limit.mode !== "observe") {
+    const rate = ent.rate;
+    const retry =
+      retryAfterSeconds === null ? "the amount exceeds the burst" : `retry in ${retryAfterSeconds}s`;
+    const message = `${ent.name}: rate of ${rate?.limit} ${unitOf(ctx)} per ${rate?.windowMs}ms exceeded, ${retry}`;
+    const decision = meterDecision(ctx, "denied", "rate_limited", message, amount, meter, resetsAt, {
+      retryAfterSeconds,
+    });
+    return { decision, meter: null, hold: null, events: [] };
+  }
+
+  const [outcome, reason] = overLimit ? overOutcome(limit) : (["allowed", "within_limit"] as const);
+  if (req.op === "check") {
+    const message = `${ent.name}: ${meter.used} of ${limit.value} ${unitOf(ctx)} used, ${amount} would be ${outcome === "allowed" ? "allowed" : "recorded over the limit"}`;
+    return {
+      decision: meterDecision(ctx, outcome, reason, message, amount, meter, resetsAt),
+      meter: null,
+      hold: null,
+      events: [],
+    };
+  }
+
+  let next: MeterState = { ...meter, bucket: bucket === null ? meter.bucket : drainBucket(bucket, amount) };
+  let hold: Hold | null = null;
+  if (req.op === "consume") {
+    next = recordUsage(next, limit, amount, ctx, events);
+  } else {
+    next.held = meter.held + amount;
+    hold = {
+      id: req.holdId,
+      entitlement: ent.name,
+      customer: ctx.customer,
+      amount,
+      createdAt: ctx.nowMs,
+      expiresAt: ctx.nowMs + req.ttlMs,
+      expired: false,
+    };
+  }
+  events.push(changedEvent(ctx, req.op, amount, next, limit, hold?.id ?? null));
+  evaluateAlerts(next, limit, ctx, events);
+  const message = `${ent.name}: ${next.used} of ${limit.value} ${unitOf(ctx)} used${next.held > 0 ? `, ${next.held} held` : ""}`;
+  const decision = meterDecision(
+    ctx,
+    outcome,
+    reason,
+    message,
+    amount,
+    next,
+    resetsAtMs(next, limit, ctx.nowMs),
+    {
+      holdId: hold?.id ?? null,
+    },
+  );
+  return { decision, meter: next, hold, events };
+}
+
+function release(
+  meter: MeterState,
+  limit: CompiledLimit,
+  ctx: DecisionContext,
+  amount: number,
+  events: DomainEvent[],
+): MeterResult {
+  // Never below the floor, and never raised to it by a release.
+  const used = Math.max(Math.min(meter.used, limit.minimum), meter.used - amount);
+  const next: MeterState = { ...meter, used };
+  if (limit.reset.kind === "none") next.overage = gaugeOverage(used, limit);
+  events.push(changedEvent(ctx, "release", amount, next, limit, null));
+  evaluateAlerts(next, limit, ctx, events);
+  const message = `${ctx.entitlement.name}: released ${amount} ${unitOf(ctx)}, ${used} of ${limit.value} used`;
+  const decision = meterDecision(
+    ctx,
+    "allowed",
+    "released",
+    message,
+    amount,
+    next,
+    resetsAtMs(next, limit, ctx.nowMs),
+  );
+  return { decision, meter: next, hold: null, events };
+}
+
+function settle(
+  meter: MeterState,
+  limit: CompiledLimit,
+  ctx: DecisionContext,
+  hold: Hold,
+  amount: number,
+  events: DomainEvent[],
+): MeterResult {
+  const expired = hold.expired || hold.expiresAt <= ctx.nowMs;
+  // An expired hold no longer counts in `held` (the alarm may not have run yet).
+  let next: MeterState = {
+    ...meter,
+    held: hold.expired ? meter.held : Math.max(0, meter.held - hold.amount),
+  };
+  if (!hold.expired && expired) events.push(holdExpiredEvent(ctx, hold));
+  let outcome: Outcome = "allowed";
+  let reason: Reason = amount === 0 ? "released" : "within_limit";
+  if (amount > 0) {
+    next = recordUsage(next, limit, amount, ctx, events);
+    if (next.used > limit.value) [outcome, reason] = overOutcome(limit);
+  }
+  if (expired) reason = "hold_expired";
+  events.push(changedEvent(ctx, "settle", amount, next, limit, hold.id));
+  evaluateAlerts(next, limit, ctx, events);
+  const message = expired
+    ? `${ctx.entitlement.name}: hold ${hold.id} had expired; ${amount} ${unitOf(ctx)} recorded, ${next.used} of ${limit.value} used`
+    : `${ctx.entitlement.name}: settled ${amount} of ${hold.amount} held ${unitOf(ctx)}, ${next.used} of ${limit.value} used`;
+  const decision = meterDecision(
+    ctx,
+    outcome,
+    reason,
+    message,
+    amount,
+    next,
+    resetsAtMs(next, limit, ctx.nowMs),
+    {
+      holdId: hold.id,
+    },
+  );
+  return { decision, meter: next, hold: { ...hold, expired }, events };
+}
+
+/** Add recorded usage, with overage and its event. */
+function recordUsage(
+  meter: MeterState,
+  limit: CompiledLimit,
+  amount: number,
+  ctx: DecisionContext,
+  events: DomainEvent[],
+): MeterState {
+  const used = meter.used + amount;
+  let overage = meter.overage;
+  if (limit.mode !== "observe") {
+    // Counters accumulate what went past the limit this period; a gauge's overage is where it stands.
+    overage =
+      limit.reset.kind === "none"
+        ? gaugeOverage(used, limit)
+        : meter.overage + Math.max(0, used - Math.max(limit.value, meter.used));
+  }
+  const next = { ...meter, used, overage };
+  if (overage > meter.overage) events.push(overageEvent(ctx, amount, overage - meter.overage, next, limit));
+  return next;
+}
+
+function gaugeOverage(used: number, limit: CompiledLimit): number {
+  return limit.mode === "observe" ? 0 : Math.max(0, used - limit.value);
+}
+
+function overOutcome(limit: CompiledLimit): readonly [Outcome, Reason] {
+  return limit.mode === "observe"
+    ? (["observed", "observed"] as const)
+    : (["overage", "overage_recorded"] as const);
+}
+
+function applyFlag(stored: MeterState | undefined, ctx: DecisionContext, req: MeterRequest): MeterResult {
+  const amount = req.op === "settle" ? (req.amount ?? req.hold.amount) : (req.amount ?? 1);
+  const name = ctx.entitlement.name;
+  if (req.op === "release" || req.op === "settle") {
+    const decision = flagDecision(
+      ctx,
+      "allowed",
+      "released",
+      `${name} is a feature flag: nothing to release`,
+      amount,
+    );
+    return { decision, meter: null, hold: null, events: [] };
+  }
+  const rate = ctx.entitlement.rate;
+  let meter: MeterState | null = null;
+  if (rate !== null) {
+    const bucket = refillBucket(stored?.bucket ?? null, rate, ctx.nowMs);
+    const verdict = rateVerdict(bucket, rate, amount);
+    if (!verdict.ok) {
+      const message = `${name}: rate of ${rate.limit} per ${rate.windowMs}ms exceeded`;
+      const decision = flagDecision(
+        ctx,
+        "denied",
+        "rate_limited",
+        message,
+        amount,
+        verdict.retryAfterSeconds,
+      );
+      return { decision, meter: null, hold: null, events: [] };
+    }
+    if (req.op !== "check") meter = { ...(stored ?? emptyMeter()), bucket: drainBucket(bucket, amount) };
+  }
+  const decision = flagDecision(
+    ctx,
+    "allowed",
+    "feature_enabled",
+    `${name} is enabled on plan ${ctx.plan}`,
+    amount,
+  );
+  return { decision, meter, hold: null, events: [] };
+}
+
+function unitOf(ctx: DecisionContext): string {
+  return ctx.entitlement.credit?.unit ?? "";
+}
+
+function periodData(meter: MeterState) {
+  return { periodStart: isoOrNull(meter.periodStart), periodEnd: isoOrNull(meter.periodEnd) };
+}
+
+function changedEvent(
+  ctx: DecisionContext,
+  operation: string,
+  amount: number,
+  meter: MeterState,
+  limit: CompiledLimit,
+  holdId: string | null,
+): DomainEvent {
+  return {
+    type: "meter.changed",
+    entitlement: ctx.entitlement.name,
+    data: {
+      operation,
+      amount,
+      unit: unitOf(ctx),
+      used: meter.used,
+      held: meter.held,
+      overage: meter.overage,
+      limit: limit.value,
+      mode: limit.mode,
+      plan: ctx.plan,
+      holdId,
+      ...periodData(meter),
+    },
+  };
+}
+
+function limitReachedEvent(
+  ctx: DecisionContext,
+  operation: string,
+  amount: number,
+  meter: MeterState,
+  limit: CompiledLimit,
+): DomainEvent {
+  return {
+    type: "meter.limit_reached",
+    entitlement: ctx.entitlement.name,
+    data: {
+      operation,
+      requested: amount,
+      unit: unitOf(ctx),
+      used: meter.used,
+      held: meter.held,
+      limit: limit.value,
+      plan: ctx.plan,
+      ...periodData(meter),
+    },
+  };
+}
+
+function overageEvent(
+  ctx: DecisionContext,
+  amount: number,
+  added: number,
+  meter: MeterState,
+  limit: CompiledLimit,
+): DomainEvent {
+  return {
+    type: "meter.overage",
+    entitlement: ctx.entitlement.name,
+    data: {
+      amount,
+      overageAdded: added,
+      overage: meter.overage,
+      unit: unitOf(ctx),
+      used: meter.used,
+      limit: limit.value,
+      mode: limit.mode,
+      plan: ctx.plan,
+      ...periodData(meter),
+    },
+  };
+}
+
+function resetEvent(ctx: DecisionContext, reset: ResetInfo): DomainEvent {
+  return {
+    type: "meter.reset",
+    entitlement: ctx.entitlement.name,
+    data: {
+      reason: "period",
+      previousUsed: reset.previousUsed,
+      previousOverage: reset.previousOverage,
+      previousPeriodStart: isoOrNull(reset.previousPeriodStart),
+      periodStart: isoOrNull(reset.periodStart),
+      periodEnd: isoOrNull(reset.periodEnd),
+      plan: ctx.plan,
+    },
+  };
+}
+
+/** The `hold.expired` event for a hold whose ttl passed. */
+export function holdExpiredEvent(ctx: { plan: string | null }, hold: Hold): DomainEvent {
+  return {
+    type: "hold.expired",
+    entitlement: hold.entitlement,
+    data: {
+      holdId: hold.id,
+      amount: hold.amount,
+      customer: hold.customer,
+      expiresAt: isoOrNull(hold.expiresAt),
+      plan: ctx.plan,
+    },
+  };
+}
