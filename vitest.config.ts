@@ -14,7 +14,14 @@ export default defineConfig({
         },
       },
       {
-        plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" } })],
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            // Test-only values: a secret never goes into wrangler.toml. A zero policy cache makes a stored
+            // policy visible at once to every module instance, as in local dev (SPEC §5.1).
+            miniflare: { bindings: { ADMIN_TOKEN: "test-admin-token", POLICY_CACHE_SECONDS: "0" } },
+          }),
+        ],
         test: {
           name: "workers",
           include: ["test/objects/**/*.test.ts", "test/http/**/*.test.ts", "test/gateway/**/*.test.ts"],

@@ -1,9 +1,7 @@
 /** Worker entry: the HTTP app and the Durable Object classes. */
-import { Hono } from "hono";
+import { createApp } from "./http/app";
 
+export { AlternateIdObject } from "./objects/alternate-id-object";
 export { CustomerObject } from "./objects/customer-object";
 
-const app = new Hono<{ Bindings: Env }>();
-app.get("/healthz", (c) => c.json({ ok: true, policyVersion: null }));
-
-export default app;
+export default createApp();

@@ -1,8 +1,546 @@
 import { DurableObject } from "cloudflare:workers";
+import { EXPIRED_HOLD_RETENTION_MS, expireHold, isHoldForgotten } from "../domain/holds";
+import { routeEntitlement, routeOrgEntitlement } from "../domain/plans";
+import type { CompiledEntitlement, CompiledPolicy, CustomerRecord, Decision, Hold } from "../domain/types";
+import { loadPolicyVersion } from "../policy/store";
+import { entitlementDefinition, normaliseAmount } from "./amounts";
+import type {
+  CustomerIdentity,
+  CustomerPatch,
+  CustomerState,
+  CustomerView,
+  EventPage,
+  MemberCall,
+  MeterCall,
+  OrgInfo,
+  RpcError,
+  RpcResult,
+} from "./contract";
+import { CustomerStore } from "./customer-store";
+import {
+  fingerprintOf,
+  meterLocally,
+  newHoldId,
+  refuseLocally,
+  rememberIdempotent,
+  replayIdempotent,
+  replaySettle,
+} from "./object-metering";
+import { buildView, clearAllUsage, decodeState, exportState, mergeRecord } from "./object-records";
 
-/** One customer's record, meters, holds, idempotency keys and event log. */
+const UNKNOWN = { kind: "unknown" } as const;
+
+function policyUnavailable(): RpcError {
+  return { kind: "error", status: 503, code: "policy_unavailable", message: "no valid policy is loaded" };
+}
+
+/** One customer's record, meters, holds, idempotency keys and event log (SPEC §3, §4). RPC methods only. */
 export class CustomerObject extends DurableObject<Env> {
-  async ping(): Promise<string> {
-    return "pong";
+  private readonly store: CustomerStore;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.store = new CustomerStore(ctx.storage);
   }
+
+  /** Whether a customer lives here. */
+  async exists(): Promise<boolean> {
+    return this.store.record !== null;
+  }
+
+  /** Who lives here, when the presented alternate ID (if any) is still this customer's own. */
+  async identify(presentedAlternateId: string | null): Promise<RpcResult<CustomerIdentity>> {
+    const record = this.confirm(presentedAlternateId);
+    if (record === null) return UNKNOWN;
+    return {
+      kind: "ok",
+      value: { id: record.id, type: record.type, plan: record.plan, alternateIds: record.alternateIds },
+    };
+  }
+
+  /** What a member needs from its org: whether it exists and its own plan. */
+  async orgInfo(): Promise<OrgInfo> {
+    const r = this.store.record;
+    return { exists: r !== null, type: r?.type ?? null, plan: r?.plan ?? null };
+  }
+
+  private confirm(presentedAlternateId: string | null): CustomerRecord | null {
+    const record = this.store.record;
+    if (record === null) return null;
+    if (presentedAlternateId !== null && !record.alternateIds.includes(presentedAlternateId)) return null;
+    return record;
+  }
+
+  private orgStub(org: string): DurableObjectStub<CustomerObject> {
+    return this.env.CUSTOMERS.get(this.env.CUSTOMERS.idFromName(org));
+  }
+
+  /** The org's own plan when a member inherits it; null when it has none or is gone. */
+  private async inheritedPlan(record: CustomerRecord): Promise<string | null> {
+    if (record.org === null || record.plan !== null) return null;
+    const info = await this.orgStub(record.org).orgInfo();
+    return info.exists ? info.plan : null;
+  }
+
+  /** A metering call on this customer (check, consume, release, reserve, settle). */
+  async meter(call: MeterCall): Promise<RpcResult<Decision>> {
+    if (this.confirm(call.presentedAlternateId) === null) return UNKNOWN;
+    const active = await loadPolicyVersion(this.env, call.policyVersion);
+    if (active === null) return policyUnavailable();
+    if (call.op === "settle") return this.settle(call, active.policy);
+    const entName = call.entitlement ?? "";
+    const orgPlan = await this.inheritedPlan(this.store.record as CustomerRecord);
+    // Re-read after the await: the record may have changed or gone meanwhile.
+    const record = this.confirm(call.presentedAlternateId);
+    if (record === null) return UNKNOWN;
+    const nowMs = Date.now();
+    const route = routeEntitlement(active.policy, record, orgPlan, entName);
+    const def =
+      route.kind === "local"
+        ? route.entitlement
+        : ((route.kind === "org" ? route.plan.entitlements.get(entName) : undefined) ??
+          entitlementDefinition(active.policy, entName));
+    const amount = normaliseAmount(call.amount, def);
+    if (!amount.ok) return { kind: "error", status: 400, code: "invalid_amount", message: amount.message };
+    const fingerprint = fingerprintOf({
+      op: call.op,
+      entitlement: entName,
+      amount: amount.amount ?? def?.limit?.increment ?? 1,
+      ttlMs: call.ttlMs,
+      holdId: null,
+    });
+    const effectiveAmount = amount.amount ?? def?.limit?.increment ?? 1;
+    if (route.kind === "refused") {
+      return refuseLocally(
+        this.store,
+        {
+          ...route,
+          customer: record.id,
+          entitlement: entName,
+          amount: effectiveAmount,
+          policyVersion: active.version,
+        },
+        call.op,
+        call.idempotencyKey,
+        fingerprint,
+        nowMs,
+      );
+    }
+    if (route.kind === "local") {
+      const result = meterLocally(
+        this.store,
+        active.policy,
+        {
+          op: call.op,
+          customer: record.id,
+          meteredOn: record.id,
+          plan: route.plan.name,
+          entitlement: route.entitlement,
+          amount: amount.amount,
+          hold: null,
+          ttlMs: call.ttlMs,
+          idempotencyKey: call.idempotencyKey,
+          fingerprint,
+        },
+        nowMs,
+        newHoldId,
+      );
+      if (call.op === "reserve") await this.scheduleAlarm();
+      return result;
+    }
+    return this.forwardToOrg(
+      record,
+      route.org,
+      call,
+      entName,
+      amount.amount,
+      fingerprint,
+      effectiveAmount,
+      active.version,
+    );
+  }
+
+  private async forwardToOrg(
+    record: CustomerRecord,
+    org: string,
+    call: MeterCall,
+    entitlement: string,
+    amount: number | null,
+    fingerprint: string,
+    effectiveAmount: number,
+    policyVersion: string,
+  ): Promise<RpcResult<Decision>> {
+    const replay = replayIdempotent(
+      this.store,
+      record.id,
+      call.idempotencyKey,
+      fingerprint,
+      call.op,
+      Date.now(),
+    );
+    if (replay !== null) return replay;
+    const result = await this.orgStub(org).meterForMember({
+      op: call.op,
+      member: record.id,
+      entitlement,
+      amount,
+      holdId: call.holdId,
+      ttlMs: call.ttlMs,
+      idempotencyKey: call.idempotencyKey,
+      fingerprint,
+      policyVersion,
+    });
+    if (result.kind === "unknown") {
+      // The org was deleted: its members have no org now.
+      return refuseLocally(
+        this.store,
+        {
+          customer: record.id,
+          entitlement,
+          reason: "no_org",
+          message: `${entitlement} is metered per org and org ${org} no longer exists`,
+          plan: null,
+          meteredOn: null,
+          amount: effectiveAmount,
+          policyVersion,
+        },
+        call.op,
+        call.idempotencyKey,
+        fingerprint,
+        Date.now(),
+      );
+    }
+    if (result.kind === "ok" && call.idempotencyKey !== null && !result.value.replayed) {
+      const decision = result.value;
+      this.store.transaction(() =>
+        rememberIdempotent(
+          this.store,
+          record.id,
+          call.idempotencyKey,
+          fingerprint,
+          call.op,
+          decision,
+          Date.now(),
+        ),
+      );
+    }
+    return result;
+  }
+
+  /** An org-scoped call from a member: the limit, mode and plan are this org's. */
+  async meterForMember(call: MemberCall): Promise<RpcResult<Decision>> {
+    const record = this.store.record;
+    if (record === null) return UNKNOWN;
+    const active = await loadPolicyVersion(this.env, call.policyVersion);
+    if (active === null) return policyUnavailable();
+    const nowMs = Date.now();
+    if (call.op === "settle")
+      return this.settleHere(
+        call.member,
+        call.holdId ?? "",
+        call.amount,
+        call.idempotencyKey,
+        active.policy,
+        nowMs,
+        true,
+      );
+    const route = routeOrgEntitlement(active.policy, record, call.entitlement);
+    if (route.kind !== "local") {
+      const reason = route.kind === "refused" ? route.reason : "not_entitled";
+      return refuseLocally(
+        this.store,
+        {
+          customer: call.member,
+          entitlement: call.entitlement,
+          reason,
+          message: route.kind === "refused" ? route.message : "",
+          plan: route.kind === "refused" ? route.plan : null,
+          meteredOn: record.id,
+          amount: call.amount ?? 1,
+          policyVersion: active.version,
+        },
+        call.op,
+        call.idempotencyKey,
+        call.fingerprint,
+        nowMs,
+      );
+    }
+    const result = meterLocally(
+      this.store,
+      active.policy,
+      {
+        op: call.op,
+        customer: call.member,
+        meteredOn: record.id,
+        plan: route.plan.name,
+        entitlement: route.entitlement,
+        amount: call.amount,
+        hold: null,
+        ttlMs: call.ttlMs,
+        idempotencyKey: call.idempotencyKey,
+        fingerprint: call.fingerprint,
+      },
+      nowMs,
+      newHoldId,
+    );
+    if (call.op === "reserve") await this.scheduleAlarm();
+    return result;
+  }
+
+  private async settle(call: MeterCall, policy: CompiledPolicy): Promise<RpcResult<Decision>> {
+    const record = this.store.record as CustomerRecord;
+    const holdId = call.holdId ?? "";
+    const hold = this.store.holds.get(holdId);
+    if ((hold === undefined || hold.customer !== record.id) && record.org !== null) {
+      const raw = call.amount;
+      const result = await this.orgStub(record.org).settleForMember(
+        record.id,
+        holdId,
+        raw,
+        call.idempotencyKey,
+        policy.version,
+      );
+      return result.kind === "unknown" ? holdNotFound(holdId) : result;
+    }
+    return this.settleHere(record.id, holdId, call.amount, call.idempotencyKey, policy, Date.now(), false);
+  }
+
+  /** Settle a member's hold kept on this org. */
+  async settleForMember(
+    member: string,
+    holdId: string,
+    amount: number | string | null,
+    idempotencyKey: string | null,
+    policyVersion: string,
+  ): Promise<RpcResult<Decision>> {
+    if (this.store.record === null) return UNKNOWN;
+    const active = await loadPolicyVersion(this.env, policyVersion);
+    if (active === null) return policyUnavailable();
+    return this.settleHere(member, holdId, amount, idempotencyKey, active.policy, Date.now(), true);
+  }
+
+  private settleHere(
+    customer: string,
+    holdId: string,
+    rawAmount: number | string | null,
+    key: string | null,
+    policy: CompiledPolicy,
+    nowMs: number,
+    asOrg: boolean,
+  ): RpcResult<Decision> {
+    const record = this.store.record as CustomerRecord;
+    const hold = this.store.holds.get(holdId);
+    if (hold === undefined || hold.customer !== customer) {
+      // A replayed settle finds its hold gone: answer from the key before calling it unknown.
+      return replaySettle(this.store, customer, holdId, key, nowMs) ?? holdNotFound(holdId);
+    }
+    const { plan, ent } = this.holdEntitlement(policy, record, hold, asOrg);
+    const amount = normaliseAmount(rawAmount, ent);
+    if (!amount.ok) return { kind: "error", status: 400, code: "invalid_amount", message: amount.message };
+    const fingerprint = fingerprintOf({
+      op: "settle",
+      entitlement: hold.entitlement,
+      amount: amount.amount ?? hold.amount,
+      ttlMs: null,
+      holdId,
+    });
+    return meterLocally(
+      this.store,
+      policy,
+      {
+        op: "settle",
+        customer,
+        meteredOn: record.id,
+        plan,
+        entitlement: ent,
+        amount: amount.amount,
+        hold,
+        ttlMs: null,
+        idempotencyKey: key,
+        fingerprint,
+      },
+      nowMs,
+      newHoldId,
+    );
+  }
+
+  /** The definition a hold settles under: the current plan's, else any plan's (usage is never dropped). */
+  private holdEntitlement(
+    policy: CompiledPolicy,
+    record: CustomerRecord,
+    hold: Hold,
+    asOrg: boolean,
+  ): { plan: string; ent: CompiledEntitlement } {
+    const route = asOrg
+      ? routeOrgEntitlement(policy, record, hold.entitlement)
+      : routeEntitlement(policy, record, null, hold.entitlement);
+    if (route.kind === "local") return { plan: route.plan.name, ent: route.entitlement };
+    const ent = entitlementDefinition(policy, hold.entitlement) ?? {
+      name: hold.entitlement,
+      label: null,
+      scope: "customer",
+      credit: null,
+      limit: { value: 0, mode: "observe", increment: 1, minimum: 0, reset: { kind: "none" }, alerts: [] },
+      rate: null,
+    };
+    return { plan: route.kind === "refused" ? (route.plan ?? "") : route.plan.name, ent };
+  }
+  /** Set the alarm for the next hold to expire or to forget. */
+  private async scheduleAlarm(): Promise<void> {
+    let next = Number.POSITIVE_INFINITY;
+    for (const hold of this.store.holds.values()) {
+      next = Math.min(next, hold.expired ? hold.expiresAt + EXPIRED_HOLD_RETENTION_MS : hold.expiresAt);
+    }
+    if (next === Number.POSITIVE_INFINITY) return;
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > next) await this.ctx.storage.setAlarm(next);
+  }
+
+  /** Expire due holds (`hold.expired`), forget expired ones after 24 h, prune idempotency keys. */
+  override async alarm(): Promise<void> {
+    const nowMs = Date.now();
+    const record = this.store.record;
+    this.store.transaction(() => {
+      for (const hold of [...this.store.holds.values()]) {
+        if (isHoldForgotten(hold, nowMs)) {
+          this.store.deleteHold(hold.id);
+          continue;
+        }
+        const expired = expireHold(this.store.meters.get(hold.entitlement), hold, null, nowMs);
+        if (expired === null) continue;
+        if (expired.meter !== null) this.store.putMeter(hold.entitlement, expired.meter);
+        this.store.putHold(expired.hold);
+        this.store.appendEvents([expired.event], hold.customer, record?.id ?? hold.customer, nowMs);
+      }
+      this.store.pruneIdempotency(nowMs);
+    });
+    await this.scheduleAlarm();
+  }
+
+  /** The customer view, or unknown. */
+  async view(
+    presentedAlternateId: string | null,
+    policyVersion: string | null,
+  ): Promise<RpcResult<CustomerView>> {
+    const record = this.confirm(presentedAlternateId);
+    if (record === null) return UNKNOWN;
+    const active = policyVersion === null ? null : await loadPolicyVersion(this.env, policyVersion);
+    const orgPlan = await this.inheritedPlan(record);
+    const current = this.store.record;
+    if (current === null) return UNKNOWN;
+    return { kind: "ok", value: buildView(this.store, current, active?.policy ?? null, orgPlan, Date.now()) };
+  }
+
+  /** Create or merge the record (the Worker has checked plan, org and alternate-ID claims). */
+  async upsert(
+    id: string,
+    patch: CustomerPatch,
+    policyVersion: string | null,
+  ): Promise<RpcResult<CustomerView>> {
+    const current = this.store.record;
+    if (current !== null && current.id !== id) {
+      return { kind: "error", status: 409, code: "conflict", message: "object holds another customer" };
+    }
+    const nowMs = Date.now();
+    const { record, events } = mergeRecord(current, id, patch, nowMs);
+    this.store.transaction(() => {
+      this.store.putRecord(record);
+      this.store.appendEvents(events, id, id, nowMs);
+    });
+    return this.view(null, policyVersion);
+  }
+
+  /** `PUT /v1/customers/:id/plan`. */
+  async changePlan(
+    plan: string | null,
+    keepUsage: boolean,
+    policyVersion: string | null,
+  ): Promise<RpcResult<CustomerView>> {
+    const current = this.store.record;
+    if (current === null) return UNKNOWN;
+    const nowMs = Date.now();
+    const record = { ...current, plan, updatedAt: nowMs };
+    this.store.transaction(() => {
+      this.store.putRecord(record);
+      const events = [
+        { type: "customer.plan_changed" as const, data: { from: current.plan, to: plan, keepUsage } },
+        ...(keepUsage ? [] : clearAllUsage(this.store, plan)),
+      ];
+      this.store.appendEvents(events, current.id, current.id, nowMs);
+    });
+    return this.view(null, policyVersion);
+  }
+
+  /** Replace the alternate IDs (the Worker claims and frees them in the index around this call). */
+  async setAlternateIds(ids: string[], policyVersion: string | null): Promise<RpcResult<CustomerView>> {
+    const current = this.store.record;
+    if (current === null) return UNKNOWN;
+    return this.upsert(current.id, { alternateIds: ids }, policyVersion);
+  }
+
+  /** Delete the customer: record, meters, holds and keys go; `customer.deleted` stays in the log. */
+  async remove(): Promise<RpcResult<string[]>> {
+    const current = this.store.record;
+    if (current === null) return UNKNOWN;
+    const nowMs = Date.now();
+    this.store.transaction(() => {
+      this.store.clearCustomer();
+      this.store.appendEvents(
+        [{ type: "customer.deleted", data: { id: current.id } }],
+        current.id,
+        current.id,
+        nowMs,
+      );
+    });
+    await this.ctx.storage.deleteAlarm();
+    return { kind: "ok", value: current.alternateIds };
+  }
+
+  /** The serialised state (format 1). */
+  async exportState(presentedAlternateId: string | null): Promise<RpcResult<CustomerState>> {
+    const record = this.confirm(presentedAlternateId);
+    if (record === null) return UNKNOWN;
+    return { kind: "ok", value: exportState(this.store, record) };
+  }
+
+  /** Overwrite this object's record, meters and holds with a state document. */
+  async importState(state: CustomerState, policyVersion: string | null): Promise<RpcResult<CustomerView>> {
+    const nowMs = Date.now();
+    const decoded = decodeState(state);
+    const existed = this.store.record !== null;
+    this.store.transaction(() => {
+      this.store.clearCustomer();
+      this.store.putRecord(decoded.record);
+      for (const [name, meter] of decoded.meters) this.store.putMeter(name, meter);
+      for (const hold of decoded.holds) this.store.putHold(hold);
+      const type = existed ? "customer.updated" : "customer.created";
+      this.store.appendEvents(
+        [{ type, data: { restored: true, id: decoded.record.id } }],
+        decoded.record.id,
+        decoded.record.id,
+        nowMs,
+      );
+    });
+    await this.scheduleAlarm();
+    return this.view(null, policyVersion);
+  }
+
+  /** A page of the event log. */
+  async listEvents(
+    presentedAlternateId: string | null,
+    after: number,
+    limit: number,
+  ): Promise<RpcResult<EventPage>> {
+    if (this.confirm(presentedAlternateId) === null) return UNKNOWN;
+    const page = this.store.listEvents(after, limit);
+    const last = page.events.at(-1);
+    return {
+      kind: "ok",
+      value: { events: page.events, next: page.more && last !== undefined ? last.seq : null },
+    };
+  }
+}
+
+function holdNotFound(holdId: string): RpcError {
+  return { kind: "error", status: 404, code: "hold_not_found", message: `hold ${holdId} not found` };
 }

@@ -1,0 +1,92 @@
+/**
+ * The HTTP app (SPEC §5): request ids and logs, `/v1` auth, health, docs, the resource routes, and the
+ * 404 / 405 / error envelopes. `src/index.ts` serves `createApp()`.
+ */
+import { Hono } from "hono";
+import { getActivePolicy } from "../policy/store";
+import { ApiError, errorResponse, onError } from "./errors";
+import { requireAdmin } from "./middleware/auth";
+import { requestId } from "./middleware/request-id";
+import { registerDocsRoutes, registerRoute } from "./openapi";
+import { registerCustomerRoutes } from "./routes/customers";
+import { registerMeteringRoutes } from "./routes/metering";
+import { registerPolicyRoutes } from "./routes/policy";
+import { healthResponseSchema } from "./schemas";
+import type { AppEnv } from "./types";
+
+type RouteTable = { pattern: RegExp; method: string }[];
+
+/** A Hono route path (`/v1/customers/:id`, `/x/*`) as an anchored RegExp over the request path. */
+function routePattern(path: string): RegExp {
+  const source = path
+    .split("/")
+    .map((segment) => {
+      if (segment === "*") return ".*";
+      if (segment.startsWith(":")) return segment.endsWith("?") ? "[^/]*" : "[^/]+";
+      return segment.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    })
+    .join("/");
+  return new RegExp(`^${source}$`);
+}
+
+/**
+ * The methods served on `path`, from the app's own route list. Middleware (`app.use`, `app.all`) is
+ * registered as method ALL and says nothing about which methods a path serves, so it is skipped.
+ */
+function allowedMethods(table: RouteTable, path: string): string[] {
+  const methods = new Set(table.filter((route) => route.pattern.test(path)).map((route) => route.method));
+  // Hono answers HEAD from the GET handler; OPTIONS is answered below.
+  if (methods.has("GET")) methods.add("HEAD");
+  if (methods.size > 0) methods.add("OPTIONS");
+  return [...methods].sort();
+}
+
+/** Build the Worker's app. Each call returns a fresh app (tests build their own to vary the env). */
+export function createApp(): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.use("*", requestId());
+  // Before any route: an unknown /v1 path without a token is 401, not 404 (SPEC §11 "HTTP").
+  app.use("/v1/*", requireAdmin());
+
+  app.get("/healthz", async (c) => {
+    const active = await getActivePolicy(c.env);
+    return c.json({ ok: true, policyVersion: active?.version ?? null });
+  });
+  registerRoute({
+    method: "get",
+    path: "/healthz",
+    summary: "Health and the active policy version",
+    tags: ["meta"],
+    responses: { 200: { description: "Always ok while the Worker runs", schema: healthResponseSchema } },
+  });
+  registerDocsRoutes(app);
+  registerPolicyRoutes(app);
+  registerCustomerRoutes(app);
+  registerMeteringRoutes(app);
+
+  // Built on the first miss, after every route file has registered its routes.
+  let table: RouteTable | null = null;
+  app.notFound((c) => {
+    table ??= app.routes
+      .filter((route) => route.method !== "ALL")
+      .map((route) => ({ pattern: routePattern(route.path), method: route.method }));
+    const allow = allowedMethods(table, c.req.path);
+    if (allow.length === 0)
+      return errorResponse(c, new ApiError(404, "not_found", `no route for ${c.req.path}`));
+    if (c.req.method === "OPTIONS") return c.body(null, 204, { Allow: allow.join(", ") });
+    return errorResponse(
+      c,
+      new ApiError(
+        405,
+        "method_not_allowed",
+        `${c.req.method} is not allowed here; use ${allow.join(", ")}`,
+        { allow },
+        {
+          Allow: allow.join(", "),
+        },
+      ),
+    );
+  });
+  app.onError(onError);
+  return app;
+}

@@ -1,0 +1,120 @@
+/** zod schemas of the customer routes: they validate requests and document responses (SPEC §5.2). */
+import { z } from "zod";
+import type { CustomerPatch, CustomerState } from "../objects/contract";
+import { identifierSchema, requestObject } from "./schemas";
+
+const metadataSchema = z.record(z.string(), z.unknown());
+const isoSchema = z.iso.datetime({ offset: true }).openapi({ format: "date-time" });
+const nonNegative = z.number().finite().min(0);
+
+/** `PUT /v1/customers/:id`: absent fields are kept, `null` clears, `alternateIds` replaces the list. */
+export const customerPatchSchema = requestObject({
+  type: identifierSchema
+    .optional()
+    .openapi({ description: "Free word, default `user`; `org` for organisations" }),
+  plan: identifierSchema.nullable().optional(),
+  org: identifierSchema
+    .nullable()
+    .optional()
+    .openapi({ description: "Id (or alternate ID) of a customer of type org" }),
+  label: z.string().max(1024).nullable().optional(),
+  metadata: metadataSchema.nullable().optional(),
+  alternateIds: z.array(identifierSchema).max(100).optional(),
+}).openapi("CustomerPatch");
+
+const patchMatches: z.infer<typeof customerPatchSchema> extends CustomerPatch ? true : false = true;
+void patchMatches;
+
+const meterViewSchema = z
+  .object({
+    credit: z.string().nullable(),
+    unit: z.string().nullable(),
+    mode: z.string(),
+    used: z.number(),
+    held: z.number(),
+    limit: z.number(),
+    remaining: z.number(),
+    overage: z.number(),
+    periodStart: z.string().nullable(),
+    resetsAt: z.string().nullable(),
+  })
+  .openapi("MeterView");
+
+/** The customer view. */
+export const customerViewSchema = z
+  .object({
+    id: z.string(),
+    type: z.string(),
+    plan: z.string().nullable(),
+    org: z.string().nullable(),
+    label: z.string().nullable(),
+    metadata: metadataSchema.nullable(),
+    alternateIds: z.array(z.string()),
+    effectivePlan: z.string().nullable(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    meters: z.record(z.string(), meterViewSchema),
+  })
+  .openapi("Customer");
+
+/** The serialised state (format 1): what export writes and restore reads. */
+export const customerStateSchema = requestObject({
+  format: z.literal(1),
+  customer: requestObject({
+    id: identifierSchema,
+    type: identifierSchema,
+    plan: identifierSchema.nullable(),
+    org: identifierSchema.nullable(),
+    label: z.string().max(1024).nullable(),
+    metadata: metadataSchema.nullable(),
+    alternateIds: z.array(identifierSchema).max(100),
+    createdAt: isoSchema,
+    updatedAt: isoSchema,
+  }),
+  meters: z.record(
+    identifierSchema,
+    requestObject({
+      used: nonNegative,
+      held: nonNegative,
+      overage: nonNegative,
+      periodStart: isoSchema.nullable(),
+      periodEnd: isoSchema.nullable(),
+      alertsFired: z.array(z.number().finite().positive()),
+      bucket: requestObject({ tokens: nonNegative, updatedAt: isoSchema }).nullable(),
+    }),
+  ),
+  holds: z
+    .array(
+      requestObject({
+        id: identifierSchema,
+        entitlement: identifierSchema,
+        customer: identifierSchema,
+        amount: nonNegative,
+        createdAt: isoSchema,
+        expiresAt: isoSchema,
+        expired: z.boolean(),
+      }),
+    )
+    .max(10_000),
+}).openapi("CustomerState");
+
+const stateMatches: z.infer<typeof customerStateSchema> extends CustomerState ? true : false = true;
+void stateMatches;
+
+const eventSchema = z
+  .object({
+    id: z.string(),
+    seq: z.number().int(),
+    type: z.string(),
+    at: z.string(),
+    customer: z.string(),
+    meteredOn: z.string(),
+    entitlement: z.string().optional(),
+    data: z.record(z.string(), z.unknown()),
+  })
+  .openapi("Event");
+
+/** `GET /v1/customers/:id/events` → `{ events, next }`. */
+export const eventPageSchema = z
+  .object({ events: z.array(eventSchema), next: z.number().int().nullable() })
+  .openapi("EventPage");

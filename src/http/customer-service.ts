@@ -1,0 +1,241 @@
+/**
+ * Customer operations behind `/v1/customers` (SPEC §5.2, §11 "Customers"): checks that span objects (plans,
+ * orgs, alternate-ID claims) happen here, before the one object write; claims are undone when a later step
+ * fails, so a request that errors changes nothing.
+ */
+
+import type { CustomerPatch, CustomerState, CustomerView, EventPage, RpcResult } from "../objects/contract";
+import {
+  alternateIdStub,
+  customerStub,
+  forgetAlternateId,
+  resolveCustomer,
+  withCustomer,
+} from "../objects/directory";
+import type { ActivePolicy } from "../policy/store";
+import { ApiError, policyUnavailable } from "./errors";
+
+/** Turn an object's answer into a value or the matching ApiError. */
+export function unwrap<T>(result: RpcResult<T>, notFound: () => ApiError): T {
+  if (result.kind === "ok") return result.value;
+  if (result.kind === "unknown") throw notFound();
+  throw new ApiError(result.status, result.code, result.message, result.details);
+}
+
+export const customerNotFound = (key: string) => () =>
+  new ApiError(404, "customer_not_found", `customer ${key} not found`);
+
+function checkPlan(plan: string | null | undefined, active: ActivePolicy | null): void {
+  if (plan === undefined || plan === null) return;
+  if (active === null) throw policyUnavailable();
+  if (!active.policy.plans.has(plan))
+    throw new ApiError(400, "unknown_plan", `plan ${plan} is not in the policy`);
+}
+
+/** The org a patch names, as a canonical id; `400 unknown_org` unless it is an existing customer of type org. */
+async function checkOrg(env: Env, org: string, self: string): Promise<string> {
+  const found = await resolveCustomer(env, org);
+  if (found === null || found.type !== "org" || found.id === self) {
+    throw new ApiError(400, "unknown_org", `org ${org} is not an existing customer of type org`);
+  }
+  return found.id;
+}
+
+/** Claim alternate IDs for `id`; on any refusal free what was claimed and answer 409. */
+export async function claimAlternateIds(env: Env, id: string, ids: string[]): Promise<void> {
+  const claimed: string[] = [];
+  try {
+    for (const alt of ids) {
+      if (alt === id) continue;
+      const holder = await customerStub(env, alt).identify(null);
+      const claim =
+        holder.kind === "ok" ? { ok: false as const, owner: alt } : await alternateIdStub(env, alt).claim(id);
+      if (!claim.ok) {
+        throw new ApiError(409, "alternate_id_taken", "an alternate ID is already held by another customer", {
+          alternateId: alt,
+        });
+      }
+      claimed.push(alt);
+    }
+  } catch (error) {
+    await releaseAlternateIds(env, id, claimed);
+    throw error;
+  }
+}
+
+/** Free alternate IDs `id` held. */
+export async function releaseAlternateIds(env: Env, id: string, ids: string[]): Promise<void> {
+  for (const alt of ids) {
+    forgetAlternateId(alt);
+    await alternateIdStub(env, alt).release(id);
+  }
+}
+
+/** `PUT /v1/customers/:id`: a merging upsert; an `:id` that is an alternate ID updates its customer. */
+export async function upsertCustomer(
+  env: Env,
+  key: string,
+  patch: CustomerPatch,
+  active: ActivePolicy | null,
+): Promise<CustomerView> {
+  const existing = await resolveCustomer(env, key);
+  const id = existing?.id ?? key;
+  checkPlan(patch.plan, active);
+  const type = patch.type ?? existing?.type ?? "user";
+  const next: CustomerPatch = { ...patch };
+  if (patch.org !== undefined && patch.org !== null) next.org = await checkOrg(env, patch.org, id);
+  if (type === "org" && typeof next.org === "string") {
+    throw new ApiError(400, "invalid_request", "an org cannot belong to an org", {
+      issues: [{ path: "org", message: "an org cannot have an org" }],
+    });
+  }
+  const before = existing?.alternateIds ?? [];
+  const added = (patch.alternateIds ?? []).filter((a) => !before.includes(a));
+  await claimAlternateIds(env, id, added);
+  let view: CustomerView;
+  try {
+    view = unwrap(
+      await customerStub(env, id).upsert(id, next, active?.version ?? null),
+      customerNotFound(key),
+    );
+  } catch (error) {
+    await releaseAlternateIds(env, id, added);
+    throw error;
+  }
+  if (patch.alternateIds !== undefined) {
+    await releaseAlternateIds(
+      env,
+      id,
+      before.filter((a) => !view.alternateIds.includes(a)),
+    );
+  }
+  return view;
+}
+
+/** `GET /v1/customers/:idOrAlternateId`. */
+export async function getCustomer(env: Env, key: string, active: ActivePolicy | null): Promise<CustomerView> {
+  const result = await withCustomer<CustomerView>(env, key, (stub, alt) => stub.view(alt, active?.version ?? null));
+  return unwrap(result, customerNotFound(key));
+}
+
+/** `DELETE /v1/customers/:id`: its alternate IDs are freed. */
+export async function deleteCustomer(env: Env, key: string): Promise<void> {
+  const found = await resolveCustomer(env, key);
+  if (found === null) throw customerNotFound(key)();
+  const freed = unwrap(await customerStub(env, found.id).remove(), customerNotFound(key));
+  await releaseAlternateIds(env, found.id, freed);
+}
+
+/** `PUT /v1/customers/:id/plan`. */
+export async function changePlan(
+  env: Env,
+  key: string,
+  plan: string | null,
+  keepUsage: boolean,
+  active: ActivePolicy | null,
+): Promise<CustomerView> {
+  checkPlan(plan, active);
+  const result = await withCustomer<CustomerView>(env, key, async (stub, alt) => {
+    const who = await stub.identify(alt);
+    return who.kind === "ok" ? stub.changePlan(plan, keepUsage, active?.version ?? null) : who;
+  });
+  return unwrap(result, customerNotFound(key));
+}
+
+/** `POST /v1/customers/:id/alternate-ids`. */
+export async function addAlternateId(
+  env: Env,
+  key: string,
+  alternateId: string,
+  active: ActivePolicy | null,
+): Promise<CustomerView> {
+  const found = await resolveCustomer(env, key);
+  if (found === null) throw customerNotFound(key)();
+  if (found.alternateIds.includes(alternateId)) return getCustomer(env, found.id, active);
+  await claimAlternateIds(env, found.id, [alternateId]);
+  const ids = [...found.alternateIds, alternateId];
+  try {
+    return unwrap(
+      await customerStub(env, found.id).setAlternateIds(ids, active?.version ?? null),
+      customerNotFound(key),
+    );
+  } catch (error) {
+    await releaseAlternateIds(env, found.id, [alternateId]);
+    throw error;
+  }
+}
+
+/** `DELETE /v1/customers/:id/alternate-ids/:alt`: idempotent. */
+export async function removeAlternateId(
+  env: Env,
+  key: string,
+  alternateId: string,
+  active: ActivePolicy | null,
+): Promise<CustomerView> {
+  const found = await resolveCustomer(env, key);
+  if (found === null) throw customerNotFound(key)();
+  if (!found.alternateIds.includes(alternateId)) return getCustomer(env, found.id, active);
+  const ids = found.alternateIds.filter((a) => a !== alternateId);
+  const view = unwrap<CustomerView>(
+    await customerStub(env, found.id).setAlternateIds(ids, active?.version ?? null),
+    customerNotFound(key),
+  );
+  await releaseAlternateIds(env, found.id, [alternateId]);
+  return view;
+}
+
+/** `GET /v1/customers/:id/state`. */
+export async function exportCustomerState(env: Env, key: string): Promise<CustomerState> {
+  return unwrap(await withCustomer<CustomerState>(env, key, (stub, alt) => stub.exportState(alt)), customerNotFound(key));
+}
+
+/** `PUT /v1/customers/:id/state`: restore (overwrite) from a state document. */
+export async function restoreCustomerState(
+  env: Env,
+  key: string,
+  state: CustomerState,
+  active: ActivePolicy | null,
+): Promise<CustomerView> {
+  const id = state.customer.id;
+  if (id !== key) {
+    throw new ApiError(400, "invalid_request", "the state belongs to another customer", {
+      issues: [{ path: "customer.id", message: `must equal the URL id ${key}` }],
+    });
+  }
+  const existing = await resolveCustomer(env, id);
+  if (existing !== null && existing.id !== id) {
+    throw new ApiError(409, "alternate_id_taken", `${id} is an alternate ID of another customer`);
+  }
+  const before = existing?.alternateIds ?? [];
+  const added = state.customer.alternateIds.filter((a) => !before.includes(a));
+  await claimAlternateIds(env, id, added);
+  let view: CustomerView;
+  try {
+    view = unwrap(
+      await customerStub(env, id).importState(state, active?.version ?? null),
+      customerNotFound(key),
+    );
+  } catch (error) {
+    await releaseAlternateIds(env, id, added);
+    throw error;
+  }
+  await releaseAlternateIds(
+    env,
+    id,
+    before.filter((a) => !view.alternateIds.includes(a)),
+  );
+  return view;
+}
+
+/** `GET /v1/customers/:id/events`. */
+export async function listCustomerEvents(
+  env: Env,
+  key: string,
+  after: number,
+  limit: number,
+): Promise<EventPage> {
+  return unwrap(
+    await withCustomer<EventPage>(env, key, (stub, alt) => stub.listEvents(alt, after, limit)),
+    customerNotFound(key),
+  );
+}

@@ -1,0 +1,57 @@
+/**
+ * Request ids and the access log (SPEC §11 "HTTP"): every response carries `X-Request-Id`, and every
+ * request yields exactly one JSON log line `{ requestId, method, path, status, ms }`.
+ */
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "../types";
+
+/** A client-sent id is echoed only when it is short and harmless to put in logs and headers. */
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Segments that follow these may be alternate IDs, which can be credentials (SPEC §11 "Secrets"). */
+const SENSITIVE_PARENTS = new Set(["alternate-ids", "customers"]);
+const KEPT_CHARS = 6;
+
+/** The id to use for a request: the client's when sane, else a fresh UUID. */
+export function chooseRequestId(incoming: string | undefined): string {
+  return incoming !== undefined && SANE_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+}
+
+/**
+ * The path as it may be logged: a segment after `/customers/` or `/alternate-ids/` is clipped to its first
+ * 6 characters, because every customer route accepts an alternate ID in place of the id (SPEC §3.4) and
+ * logs may show at most 6 characters of one.
+ */
+export function loggablePath(path: string): string {
+  const segments = path.split("/");
+  for (let i = 1; i < segments.length; i++) {
+    const parent = segments[i - 1];
+    const segment = segments[i] ?? "";
+    if (parent !== undefined && SENSITIVE_PARENTS.has(parent) && segment.length > KEPT_CHARS) {
+      segments[i] = `${segment.slice(0, KEPT_CHARS)}…`;
+    }
+  }
+  return segments.join("/");
+}
+
+/** Middleware factory: set `requestId`, stamp `X-Request-Id` on the response, log one line. */
+export function requestId(): MiddlewareHandler<AppEnv> {
+  return async function requestIdMiddleware(c, next) {
+    const startedMs = Date.now();
+    const id = chooseRequestId(c.req.header("x-request-id"));
+    c.set("requestId", id);
+    // Hono's compose catches handler errors and runs onError, so c.res is final after next() resolves.
+    await next();
+    c.header("X-Request-Id", id);
+    // Never the query string, headers or body: they may carry tokens or alternate IDs.
+    console.log(
+      JSON.stringify({
+        requestId: id,
+        method: c.req.method,
+        path: loggablePath(c.req.path),
+        status: c.res.status,
+        ms: Date.now() - startedMs,
+      }),
+    );
+  };
+}

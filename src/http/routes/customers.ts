@@ -1,0 +1,192 @@
+/** Customer routes (SPEC §5.2): records, plans, alternate IDs, state export/restore and events. */
+import type { Hono } from "hono";
+import { z } from "zod";
+import { getActivePolicy } from "../../policy/store";
+import { POLICY_LIMIT_BYTES, readJson } from "../body";
+import {
+  customerPatchSchema,
+  customerStateSchema,
+  customerViewSchema,
+  eventPageSchema,
+} from "../customer-schemas";
+import {
+  addAlternateId,
+  changePlan,
+  deleteCustomer,
+  exportCustomerState,
+  getCustomer,
+  listCustomerEvents,
+  removeAlternateId,
+  restoreCustomerState,
+  upsertCustomer,
+} from "../customer-service";
+import { invalidRequest } from "../errors";
+import { registerRoute } from "../openapi";
+import { identifierSchema, requestObject } from "../schemas";
+import type { AppEnv } from "../types";
+
+const idParams = z.object({ id: identifierSchema });
+const planBodySchema = requestObject({
+  plan: identifierSchema.nullable(),
+  keepUsage: z.boolean().optional(),
+}).openapi("PlanChange");
+const alternateIdBodySchema = requestObject({ alternateId: identifierSchema }).openapi("AlternateIdRequest");
+const eventsQuerySchema = z.strictObject({
+  after: z.coerce.number().int().min(0).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+});
+
+/** A path parameter checked by the identifier rules of SPEC §5.3. */
+function param(value: string | undefined, name: string): string {
+  const parsed = identifierSchema.safeParse(value ?? "");
+  if (!parsed.success)
+    throw invalidRequest([{ path: name, message: parsed.error.issues[0]?.message ?? "invalid" }]);
+  return parsed.data;
+}
+
+const view = { 200: { description: "The customer view", schema: customerViewSchema } };
+const notFound = { 404: "customer_not_found" };
+
+/** Register the `/v1/customers` routes on the app. */
+export function registerCustomerRoutes(app: Hono<AppEnv>): void {
+  const tags = ["Customers"];
+  registerRoute({
+    method: "put",
+    path: "/v1/customers/:id",
+    summary: "Create or update a customer (merging upsert)",
+    tags,
+    params: idParams,
+    body: customerPatchSchema,
+    responses: view,
+    errors: { 400: "unknown_plan, unknown_org, invalid_request", 409: "alternate_id_taken" },
+  });
+  app.put("/v1/customers/:id", async (c) => {
+    const body = await readJson(c, customerPatchSchema);
+    const id = param(c.req.param("id"), "id");
+    return c.json(await upsertCustomer(c.env, id, body, await getActivePolicy(c.env)));
+  });
+
+  registerRoute({
+    method: "get",
+    path: "/v1/customers/:id",
+    summary: "A customer by id or alternate ID",
+    tags,
+    params: idParams,
+    responses: view,
+    errors: notFound,
+  });
+  app.get("/v1/customers/:id", async (c) =>
+    c.json(await getCustomer(c.env, param(c.req.param("id"), "id"), await getActivePolicy(c.env))),
+  );
+
+  registerRoute({
+    method: "delete",
+    path: "/v1/customers/:id",
+    summary: "Delete a customer and free its alternate IDs",
+    tags,
+    params: idParams,
+    responses: { 204: { description: "Deleted" } },
+    errors: notFound,
+  });
+  app.delete("/v1/customers/:id", async (c) => {
+    await deleteCustomer(c.env, param(c.req.param("id"), "id"));
+    return c.body(null, 204);
+  });
+
+  registerRoute({
+    method: "put",
+    path: "/v1/customers/:id/plan",
+    summary: "Change the plan",
+    tags,
+    params: idParams,
+    body: planBodySchema,
+    responses: view,
+    errors: { ...notFound, 400: "unknown_plan" },
+  });
+  app.put("/v1/customers/:id/plan", async (c) => {
+    const body = await readJson(c, planBodySchema);
+    const id = param(c.req.param("id"), "id");
+    return c.json(
+      await changePlan(c.env, id, body.plan, body.keepUsage ?? true, await getActivePolicy(c.env)),
+    );
+  });
+
+  registerRoute({
+    method: "post",
+    path: "/v1/customers/:id/alternate-ids",
+    summary: "Add an alternate ID",
+    tags,
+    params: idParams,
+    body: alternateIdBodySchema,
+    responses: view,
+    errors: { ...notFound, 409: "alternate_id_taken" },
+  });
+  app.post("/v1/customers/:id/alternate-ids", async (c) => {
+    const body = await readJson(c, alternateIdBodySchema);
+    const id = param(c.req.param("id"), "id");
+    return c.json(await addAlternateId(c.env, id, body.alternateId, await getActivePolicy(c.env)));
+  });
+
+  registerRoute({
+    method: "delete",
+    path: "/v1/customers/:id/alternate-ids/:alt",
+    summary: "Remove an alternate ID (idempotent)",
+    tags,
+    params: z.object({ id: identifierSchema, alt: identifierSchema }),
+    responses: view,
+    errors: notFound,
+  });
+  app.delete("/v1/customers/:id/alternate-ids/:alt", async (c) => {
+    const id = param(c.req.param("id"), "id");
+    const alt = param(c.req.param("alt"), "alt");
+    return c.json(await removeAlternateId(c.env, id, alt, await getActivePolicy(c.env)));
+  });
+
+  registerRoute({
+    method: "get",
+    path: "/v1/customers/:id/state",
+    summary: "Export the complete state (format 1)",
+    tags,
+    params: idParams,
+    responses: { 200: { description: "State", schema: customerStateSchema } },
+    errors: notFound,
+  });
+  app.get("/v1/customers/:id/state", async (c) =>
+    c.json(await exportCustomerState(c.env, param(c.req.param("id"), "id"))),
+  );
+
+  registerRoute({
+    method: "put",
+    path: "/v1/customers/:id/state",
+    summary: "Restore (overwrite) the state",
+    tags,
+    params: idParams,
+    body: customerStateSchema,
+    responses: view,
+    errors: { 409: "alternate_id_taken" },
+  });
+  app.put("/v1/customers/:id/state", async (c) => {
+    const body = await readJson(c, customerStateSchema, { limitBytes: POLICY_LIMIT_BYTES });
+    const id = param(c.req.param("id"), "id");
+    return c.json(await restoreCustomerState(c.env, id, body, await getActivePolicy(c.env)));
+  });
+
+  registerRoute({
+    method: "get",
+    path: "/v1/customers/:id/events",
+    summary: "The event log, oldest first",
+    tags,
+    params: idParams,
+    query: eventsQuerySchema,
+    responses: { 200: { description: "A page of events", schema: eventPageSchema } },
+    errors: notFound,
+  });
+  app.get("/v1/customers/:id/events", async (c) => {
+    const query = eventsQuerySchema.safeParse(c.req.query());
+    if (!query.success) {
+      throw invalidRequest(query.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })));
+    }
+    const id = param(c.req.param("id"), "id");
+    return c.json(await listCustomerEvents(c.env, id, query.data.after ?? 0, query.data.limit ?? 100));
+  });
+}

@@ -1,0 +1,118 @@
+/** Policy routes (SPEC §5.1): read the active policy, replace it (YAML or JSON), validate without storing. */
+import type { Hono } from "hono";
+import { parsePolicyText, type ValidationResult, validatePolicy } from "../../policy/load";
+import { getActivePolicy, storePolicy } from "../../policy/store";
+import { type PolicyBody, readPolicyBody } from "../body";
+import { ApiError, invalidPolicy, policyUnavailable } from "../errors";
+import { registerRoute } from "../openapi";
+import {
+  policyDocumentSchema,
+  policyResponseSchema,
+  policyValidationResponseSchema,
+  policyVersionResponseSchema,
+} from "../schemas";
+import type { AppEnv } from "../types";
+
+type ValidPolicy = Extract<ValidationResult, { ok: true }>;
+
+/** Parse and validate policy text; `400 invalid_policy` with every issue otherwise. */
+async function validateText({ text, contentType }: PolicyBody): Promise<ValidPolicy> {
+  // An empty body is `{}` as for every other route; the validator then says what a policy needs.
+  const parsed =
+    text.trim() === "" ? { ok: true as const, document: {} } : parsePolicyText(text, contentType);
+  if (!parsed.ok) throw invalidPolicy(parsed.issues);
+  const result = await validatePolicy(parsed.document);
+  if (!result.ok) throw invalidPolicy(result.issues);
+  return result;
+}
+
+/** The entity tags of an If-Match header (RFC 9110 §13.1.1), unquoted; bare versions are accepted too. */
+export function parseIfMatch(header: string): string[] {
+  return header
+    .split(",")
+    .map((tag) =>
+      tag
+        .trim()
+        .replace(/^W\//, "")
+        .replace(/^"(.*)"$/, "$1"),
+    )
+    .filter((tag) => tag !== "");
+}
+
+/** `412 precondition_failed` unless If-Match (when sent) names the active version, or is `*` with one. */
+function checkIfMatch(header: string | undefined, currentVersion: string | null): void {
+  if (header === undefined) return;
+  const tags = parseIfMatch(header);
+  const matches = currentVersion !== null && tags.some((tag) => tag === "*" || tag === currentVersion);
+  if (!matches) {
+    throw new ApiError(412, "precondition_failed", "If-Match does not name the active policy version", {
+      currentVersion,
+    });
+  }
+}
+
+const etag = (version: string): string => `"${version}"`;
+
+const policyBodies = {
+  "application/json": policyDocumentSchema,
+  "application/yaml": policyDocumentSchema,
+};
+
+/** Register `GET`/`PUT /v1/policy` and `POST /v1/policy/validate`. */
+export function registerPolicyRoutes(app: Hono<AppEnv>): void {
+  app.get("/v1/policy", async (c) => {
+    const active = await getActivePolicy(c.env);
+    if (active === null) throw policyUnavailable();
+    c.header("ETag", etag(active.version));
+    return c.json({ version: active.version, updatedAt: active.updatedAt, policy: active.document });
+  });
+  registerRoute({
+    method: "get",
+    path: "/v1/policy",
+    summary: "The active policy",
+    description: "Answers with an `ETag` of the version; send it back as `If-Match` on PUT.",
+    tags: ["policy"],
+    responses: { 200: { description: "The active policy", schema: policyResponseSchema } },
+  });
+
+  app.put("/v1/policy", async (c) => {
+    const body = await readPolicyBody(c);
+    // Preconditions come before the content is processed (RFC 9110 §13.2.1): a stale writer hears 412
+    // even when its policy is also invalid. KV has no compare-and-set, so two writers racing with the same
+    // If-Match can both pass: the last write wins.
+    const current = await getActivePolicy(c.env);
+    checkIfMatch(c.req.header("if-match"), current?.version ?? null);
+    const { policy, document } = await validateText(body);
+    const stored = await storePolicy(c.env, policy, document);
+    c.header("ETag", etag(stored.version));
+    return c.json({ version: stored.version });
+  });
+  registerRoute({
+    method: "put",
+    path: "/v1/policy",
+    summary: "Replace the active policy",
+    description:
+      "YAML or JSON (max 1 MiB). Optional `If-Match: <version>` (`*`: any existing policy). Putting the active policy again keeps its version.",
+    tags: ["policy"],
+    body: policyBodies,
+    responses: { 200: { description: "The policy is active", schema: policyVersionResponseSchema } },
+    errors: {
+      400: "invalid_policy (details.issues) or invalid_json",
+      412: "precondition_failed (details.currentVersion)",
+    },
+  });
+
+  app.post("/v1/policy/validate", async (c) => {
+    const { policy } = await validateText(await readPolicyBody(c));
+    return c.json({ valid: true, version: policy.version });
+  });
+  registerRoute({
+    method: "post",
+    path: "/v1/policy/validate",
+    summary: "Validate a policy without storing it",
+    tags: ["policy"],
+    body: policyBodies,
+    responses: { 200: { description: "The policy is valid", schema: policyValidationResponseSchema } },
+    errors: { 400: "invalid_policy (details.issues)" },
+  });
+}

@@ -1,0 +1,143 @@
+/**
+ * Shared zod schemas of the HTTP API. The same objects validate requests and feed /openapi.json (SPEC §5.4):
+ * `.openapi("Name")` names a schema as a reusable component. Importing this module extends zod with
+ * `.openapi()`, so route files that import from here may call it on their own schemas.
+ */
+import { extendZodWithOpenApi } from "@asteasolutions/zod-to-openapi";
+import { z } from "zod";
+import type { Decision, Outcome, Reason } from "../domain/types";
+import { policySchema } from "../policy/schema";
+
+extendZodWithOpenApi(z);
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting C0/C1 control characters is the point (SPEC §5.3).
+const NO_CONTROL_CHARACTERS = /^[^\u0000-\u001F\u007F-\u009F]*$/;
+
+/** Customer and alternate IDs, plan, entitlement and credit names, idempotency keys, hold IDs (SPEC §5.3). */
+export const identifierSchema = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(NO_CONTROL_CHARACTERS, "must not contain control characters")
+  .openapi({ description: "1 to 256 characters, no control characters" });
+
+/** An amount as sent: a number in the credit's unit, or a string with a unit. Semantics: src/policy/units.ts. */
+export const amountSchema = z.union([z.number(), z.string().max(64)]).openapi({
+  description: 'A number in the credit\'s unit, or a string with a unit such as "20MB"',
+  example: 1,
+});
+
+/** A strict request object: unknown fields are `400 invalid_request` (SPEC §11 "HTTP"). */
+export function requestObject<Shape extends z.ZodRawShape>(shape: Shape) {
+  return z.strictObject(shape);
+}
+
+/** One validation problem (`details.issues[]`). */
+export const issueSchema = z
+  .object({
+    path: z.string().openapi({ example: "plans.free.entitlements.storage.limit.credit" }),
+    message: z.string(),
+  })
+  .openapi("Issue");
+
+/** The error envelope of every non-2xx answer. */
+export const errorEnvelopeSchema = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ example: "invalid_request" }),
+      message: z.string(),
+      details: z.record(z.string(), z.unknown()).optional(),
+      requestId: z.string(),
+    }),
+  })
+  .openapi("Error");
+
+const OUTCOMES = ["allowed", "denied", "overage", "observed"] as const satisfies readonly Outcome[];
+const REASONS = [
+  "within_limit",
+  "feature_enabled",
+  "released",
+  "limit_exceeded",
+  "overage_recorded",
+  "observed",
+  "rate_limited",
+  "not_entitled",
+  "unknown_customer",
+  "no_org",
+  "plan_not_found",
+  "hold_expired",
+] as const satisfies readonly Reason[];
+
+const nullableNumber = z.number().nullable();
+
+/** The decision object of SPEC §3.3 (docs only: decisions are produced by the domain, not parsed). */
+export const decisionSchema = z
+  .object({
+    allowed: z.boolean(),
+    outcome: z.enum(OUTCOMES),
+    reason: z.enum(REASONS),
+    message: z.string(),
+    customer: z.string(),
+    meteredOn: z.string().nullable(),
+    entitlement: z.string(),
+    plan: z.string().nullable(),
+    credit: z.string().nullable(),
+    unit: z.string().nullable(),
+    amount: z.number(),
+    used: nullableNumber,
+    held: nullableNumber,
+    limit: nullableNumber,
+    remaining: nullableNumber,
+    overage: nullableNumber,
+    resetsAt: z.string().nullable().openapi({ format: "date-time" }),
+    retryAfterSeconds: nullableNumber,
+    holdId: z.string().nullable(),
+    replayed: z.boolean(),
+    policyVersion: z.string(),
+  })
+  .openapi("Decision");
+
+// Compile-time guard: the docs schema and the domain's Decision must not drift apart.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const decisionSchemaMatches: Same<z.infer<typeof decisionSchema>, Decision> = true;
+void decisionSchemaMatches;
+
+/** A policy version: the first 16 hex digits of SHA-256 over the canonical document (SPEC §11). */
+export const policyVersionSchema = z.string().openapi({ example: "9c1e0a7b3d5f2e41" });
+
+/** `PUT /v1/policy` → `{ version }`. */
+export const policyVersionResponseSchema = z
+  .object({ version: policyVersionSchema })
+  .openapi("PolicyVersion");
+
+/** `POST /v1/policy/validate` → `{ valid: true, version }`. */
+export const policyValidationResponseSchema = z
+  .object({ valid: z.literal(true), version: policyVersionSchema })
+  .openapi("PolicyValidation");
+
+// The policy's structure for the docs, from the zod schema of the policy file itself (input side: what a
+// user writes). Validation goes through src/policy/load.ts, which reports every issue with its path.
+const { $schema: _dialect, ...policyJsonSchema } = z.toJSONSchema(policySchema, {
+  io: "input",
+  unrepresentable: "any",
+});
+
+/** A policy document (SPEC §2). Documented with the policy file's own structure. */
+export const policyDocumentSchema = z.record(z.string(), z.unknown()).openapi("PolicyDocument", {
+  ...(policyJsonSchema as Record<string, unknown>),
+  description: "A policy (SPEC §2), unwrapped. A request body may also wrap it in a top-level `policy:` key.",
+});
+
+/** `GET /v1/policy` → `{ version, updatedAt, policy }`. */
+export const policyResponseSchema = z
+  .object({
+    version: policyVersionSchema,
+    updatedAt: z.string().openapi({ format: "date-time" }),
+    policy: policyDocumentSchema,
+  })
+  .openapi("ActivePolicy");
+
+/** `GET /healthz` → `{ ok, policyVersion }`. */
+export const healthResponseSchema = z
+  .object({ ok: z.boolean(), policyVersion: policyVersionSchema.nullable() })
+  .openapi("Health");

@@ -1,0 +1,129 @@
+/**
+ * The shapes that cross the Worker ↔ Durable Object RPC boundary. RPC drops custom error classes, so objects
+ * answer with values: a result, `unknown` (no such customer here), or an error the Worker turns into ApiError.
+ */
+import type { Decision, StoredEvent } from "../domain/types";
+import type { MeterView } from "../domain/view";
+
+export type RpcError = {
+  kind: "error";
+  status: number;
+  code: string;
+  message: string;
+  details?: Record<string, unknown>;
+};
+export type Unknown = { kind: "unknown" };
+export type RpcResult<T> = { kind: "ok"; value: T } | Unknown | RpcError;
+
+export type MeterOp = "check" | "consume" | "release" | "reserve" | "settle";
+
+/** A metering call as the Worker forwards it to the customer's object. */
+export interface MeterCall {
+  op: MeterOp;
+  /** The alternate ID the caller presented, which the object must confirm is still its own. */
+  presentedAlternateId: string | null;
+  entitlement: string | null;
+  /** As sent: a number in the credit's unit or a string with a unit; null for the default. */
+  amount: number | string | null;
+  holdId: string | null;
+  ttlMs: number | null;
+  idempotencyKey: string | null;
+  policyVersion: string;
+}
+
+/** An org-scoped call forwarded from a member's object to its org's object; amount already in credit units. */
+export interface MemberCall {
+  op: MeterOp;
+  member: string;
+  entitlement: string;
+  amount: number | null;
+  holdId: string | null;
+  ttlMs: number | null;
+  idempotencyKey: string | null;
+  /** The member's normalised request, compared on idempotent replays. */
+  fingerprint: string;
+  policyVersion: string;
+}
+
+export interface CustomerView {
+  id: string;
+  type: string;
+  plan: string | null;
+  org: string | null;
+  label: string | null;
+  metadata: Record<string, unknown> | null;
+  alternateIds: string[];
+  effectivePlan: string | null;
+  createdAt: string;
+  updatedAt: string;
+  meters: Record<string, MeterView>;
+}
+
+/** Fields of `PUT /v1/customers/:id` (SPEC §5.2, §11): absent keeps, null clears. */
+export interface CustomerPatch {
+  type?: string;
+  plan?: string | null;
+  org?: string | null;
+  label?: string | null;
+  metadata?: Record<string, unknown> | null;
+  alternateIds?: string[];
+}
+
+/** A customer's identity as resolution reports it. */
+export interface CustomerIdentity {
+  id: string;
+  type: string;
+  plan: string | null;
+  alternateIds: string[];
+}
+
+/** What an org tells a member about itself. */
+export interface OrgInfo {
+  exists: boolean;
+  type: string | null;
+  plan: string | null;
+}
+
+export interface EventPage {
+  events: StoredEvent[];
+  next: number | null;
+}
+
+/** `GET /v1/customers/:id/state` (format 1). Times are ISO-8601 strings. */
+export interface CustomerState {
+  format: 1;
+  customer: {
+    id: string;
+    type: string;
+    plan: string | null;
+    org: string | null;
+    label: string | null;
+    metadata: Record<string, unknown> | null;
+    alternateIds: string[];
+    createdAt: string;
+    updatedAt: string;
+  };
+  meters: Record<
+    string,
+    {
+      used: number;
+      held: number;
+      overage: number;
+      periodStart: string | null;
+      periodEnd: string | null;
+      alertsFired: number[];
+      bucket: { tokens: number; updatedAt: string } | null;
+    }
+  >;
+  holds: {
+    id: string;
+    entitlement: string;
+    customer: string;
+    amount: number;
+    createdAt: string;
+    expiresAt: string;
+    expired: boolean;
+  }[];
+}
+
+export type { Decision };

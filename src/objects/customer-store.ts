@@ -1,0 +1,193 @@
+/**
+ * SQLite storage of one customer's object: record, meters, holds, idempotency keys and the event log, with
+ * in-memory copies so a decision reads nothing from disk. Every mutation is synchronous; callers group a
+ * change and its events in one `transaction` so no change exists without its event (SPEC §4).
+ */
+import type { CustomerRecord, DomainEvent, EventType, Hold, MeterState, StoredEvent } from "../domain/types";
+import { migrate, schemaExists } from "./sql-schema";
+
+/** Events kept per customer at least (SPEC §5.2). */
+export const EVENTS_KEPT = 1000;
+/** Idempotency keys live 24 h (SPEC §3.6). */
+export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+
+export interface IdempotencyEntry {
+  fingerprint: string;
+  response: string;
+  createdAt: number;
+}
+
+export class CustomerStore {
+  record: CustomerRecord | null = null;
+  readonly meters = new Map<string, MeterState>();
+  readonly holds = new Map<string, Hold>();
+  private lastSeq = 0;
+  private ready = false;
+
+  constructor(private readonly storage: DurableObjectStorage) {
+    // An object that was only ever asked about (an alternate ID tried as a canonical id) stays empty:
+    // tables are created on the first write, never on a read.
+    if (schemaExists(storage.sql)) {
+      migrate(storage.sql);
+      this.ready = true;
+      this.load();
+    }
+  }
+
+  private get sql(): SqlStorage {
+    return this.storage.sql;
+  }
+
+  private load(): void {
+    const rec = this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'record'").toArray()[0];
+    this.record = rec === undefined ? null : (JSON.parse(rec.value) as CustomerRecord);
+    for (const row of this.sql.exec<{ entitlement: string; state: string }>(
+      "SELECT entitlement, state FROM meters",
+    )) {
+      this.meters.set(row.entitlement, JSON.parse(row.state) as MeterState);
+    }
+    for (const row of this.sql.exec<{ body: string }>("SELECT body FROM holds")) {
+      const hold = JSON.parse(row.body) as Hold;
+      this.holds.set(hold.id, hold);
+    }
+    const seq = this.sql.exec<{ s: number | null }>("SELECT MAX(seq) AS s FROM events").one();
+    this.lastSeq = seq.s ?? 0;
+  }
+
+  /** Run `fn` atomically, creating the schema first if this object has never been written. */
+  transaction<T>(fn: () => T): T {
+    if (!this.ready) {
+      migrate(this.sql);
+      this.ready = true;
+    }
+    return this.storage.transactionSync(fn);
+  }
+
+  putRecord(record: CustomerRecord | null): void {
+    this.record = record;
+    if (record === null) this.sql.exec("DELETE FROM meta WHERE key = 'record'");
+    else
+      this.sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('record', ?)", JSON.stringify(record));
+  }
+
+  putMeter(entitlement: string, meter: MeterState): void {
+    this.meters.set(entitlement, meter);
+    this.sql.exec(
+      "INSERT OR REPLACE INTO meters (entitlement, state) VALUES (?, ?)",
+      entitlement,
+      JSON.stringify(meter),
+    );
+  }
+
+  putHold(hold: Hold): void {
+    this.holds.set(hold.id, hold);
+    this.sql.exec(
+      "INSERT OR REPLACE INTO holds (id, expires_at, body) VALUES (?, ?, ?)",
+      hold.id,
+      hold.expiresAt,
+      JSON.stringify(hold),
+    );
+  }
+
+  deleteHold(id: string): void {
+    this.holds.delete(id);
+    this.sql.exec("DELETE FROM holds WHERE id = ?", id);
+  }
+
+  /** Forget record, meters, holds and idempotency keys; the event log stays (it is the outbox). */
+  clearCustomer(): void {
+    this.putRecord(null);
+    this.meters.clear();
+    this.holds.clear();
+    this.sql.exec("DELETE FROM meters");
+    this.sql.exec("DELETE FROM holds");
+    this.sql.exec("DELETE FROM idempotency");
+  }
+
+  getIdempotency(customer: string, key: string, nowMs: number): IdempotencyEntry | null {
+    if (!this.ready) return null;
+    const row = this.sql
+      .exec<{ fingerprint: string; response: string; created_at: number }>(
+        "SELECT fingerprint, response, created_at FROM idempotency WHERE customer = ? AND key = ?",
+        customer,
+        key,
+      )
+      .toArray()[0];
+    if (row === undefined || row.created_at + IDEMPOTENCY_TTL_MS <= nowMs) return null;
+    return { fingerprint: row.fingerprint, response: row.response, createdAt: row.created_at };
+  }
+
+  putIdempotency(customer: string, key: string, fingerprint: string, response: string, nowMs: number): void {
+    this.sql.exec(
+      "INSERT OR REPLACE INTO idempotency (customer, key, fingerprint, response, created_at) VALUES (?, ?, ?, ?, ?)",
+      customer,
+      key,
+      fingerprint,
+      response,
+      nowMs,
+    );
+  }
+
+  /** Append events with gap-free seq numbers (call inside `transaction`). */
+  appendEvents(events: DomainEvent[], customer: string, meteredOn: string, nowMs: number): StoredEvent[] {
+    const at = new Date(nowMs).toISOString();
+    const stored: StoredEvent[] = [];
+    for (const e of events) {
+      const event: StoredEvent = {
+        id: newEventId(),
+        seq: ++this.lastSeq,
+        type: e.type,
+        at,
+        customer,
+        meteredOn,
+        ...(e.entitlement === undefined ? {} : { entitlement: e.entitlement }),
+        data: e.data,
+      };
+      this.sql.exec(
+        "INSERT INTO events (seq, id, type, at, body) VALUES (?, ?, ?, ?, ?)",
+        event.seq,
+        event.id,
+        event.type,
+        at,
+        JSON.stringify(event),
+      );
+      stored.push(event);
+    }
+    if (events.length > 0 && this.lastSeq % 100 === 0) {
+      this.sql.exec("DELETE FROM events WHERE seq <= ?", this.lastSeq - EVENTS_KEPT);
+    }
+    return stored;
+  }
+
+  /** Events after `after`, oldest first. */
+  listEvents(after: number, limit: number): { events: StoredEvent[]; more: boolean } {
+    if (!this.ready) return { events: [], more: false };
+    const rows = this.sql
+      .exec<{ body: string }>("SELECT body FROM events WHERE seq > ? ORDER BY seq LIMIT ?", after, limit + 1)
+      .toArray();
+    const events = rows.slice(0, limit).map((r) => JSON.parse(r.body) as StoredEvent);
+    return { events, more: rows.length > limit };
+  }
+
+  /** Drop idempotency keys older than 24 h. */
+  pruneIdempotency(nowMs: number): void {
+    if (this.ready)
+      this.sql.exec("DELETE FROM idempotency WHERE created_at <= ?", nowMs - IDEMPOTENCY_TTL_MS);
+  }
+
+  /** Types of the last `n` events (tests and diagnostics). */
+  lastEventTypes(n: number): EventType[] {
+    if (!this.ready) return [];
+    return this.sql
+      .exec<{ type: EventType }>("SELECT type FROM events ORDER BY seq DESC LIMIT ?", n)
+      .toArray()
+      .map((r) => r.type)
+      .reverse();
+  }
+}
+
+function newEventId(): string {
+  const bytes = new Uint8Array(12);
+  crypto.getRandomValues(bytes);
+  return `evt_${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+}

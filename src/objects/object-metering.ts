@@ -1,0 +1,183 @@
+/**
+ * Metering inside a customer's object: idempotency, the pure engine, and persistence of the change with its
+ * events in one transaction. Everything between the idempotency check and the write is synchronous, so
+ * concurrent calls on one object are serialised exactly (SPEC §8).
+ */
+import type { DecisionContext } from "../domain/decision";
+import { refusalDecision } from "../domain/decision";
+import { applyMeter, type MeterRequest } from "../domain/meter";
+import type { CompiledEntitlement, CompiledPolicy, Decision, Hold } from "../domain/types";
+import type { RpcError, RpcResult } from "./contract";
+import type { CustomerStore } from "./customer-store";
+
+/** One metering request, resolved to an entitlement definition and a plan, ready for the engine. */
+export interface LocalCall {
+  op: "check" | "consume" | "release" | "reserve" | "settle";
+  customer: string;
+  meteredOn: string;
+  plan: string;
+  entitlement: CompiledEntitlement;
+  amount: number | null;
+  hold: Hold | null;
+  ttlMs: number | null;
+  idempotencyKey: string | null;
+  fingerprint: string;
+}
+
+export function idempotencyConflict(): RpcError {
+  return {
+    kind: "error",
+    status: 409,
+    code: "idempotency_key_reused",
+    message: "this idempotency key was used with a different request",
+  };
+}
+
+/** A stored answer for this key, replayed; an error when the key came with another body; null when new. */
+export function replayIdempotent(
+  store: CustomerStore,
+  customer: string,
+  key: string | null,
+  fingerprint: string,
+  op: string,
+  nowMs: number,
+): RpcResult<Decision> | null {
+  if (key === null || op === "check") return null;
+  const entry = store.getIdempotency(customer, key, nowMs);
+  if (entry === null) return null;
+  if (entry.fingerprint !== fingerprint) return idempotencyConflict();
+  return { kind: "ok", value: { ...(JSON.parse(entry.response) as Decision), replayed: true } };
+}
+
+/** Remember a decision under its idempotency key (inside the caller's transaction). */
+export function rememberIdempotent(
+  store: CustomerStore,
+  customer: string,
+  key: string | null,
+  fingerprint: string,
+  op: string,
+  decision: Decision,
+  nowMs: number,
+): void {
+  if (key !== null && op !== "check")
+    store.putIdempotency(customer, key, fingerprint, JSON.stringify(decision), nowMs);
+}
+
+/** Run one call against this object's meter: check the key, decide, store the change and its events. */
+export function meterLocally(
+  store: CustomerStore,
+  policy: CompiledPolicy,
+  call: LocalCall,
+  nowMs: number,
+  newHoldId: () => string,
+): RpcResult<Decision> {
+  const replay = replayIdempotent(
+    store,
+    call.customer,
+    call.idempotencyKey,
+    call.fingerprint,
+    call.op,
+    nowMs,
+  );
+  if (replay !== null) return replay;
+  const ctx: DecisionContext = {
+    customer: call.customer,
+    meteredOn: call.meteredOn,
+    plan: call.plan,
+    entitlement: call.entitlement,
+    policyVersion: policy.version,
+    nowMs,
+  };
+  const request = toRequest(call, newHoldId);
+  const result = applyMeter(store.meters.get(call.entitlement.name), ctx, request);
+  const needsWrite =
+    result.meter !== null || result.hold !== null || result.events.length > 0 || needsKey(call);
+  if (needsWrite) {
+    store.transaction(() => {
+      if (result.meter !== null) store.putMeter(call.entitlement.name, result.meter);
+      if (result.hold !== null) {
+        if (call.op === "reserve") store.putHold(result.hold);
+        else store.deleteHold(result.hold.id);
+      }
+      store.appendEvents(result.events, call.customer, call.meteredOn, nowMs);
+      rememberIdempotent(
+        store,
+        call.customer,
+        call.idempotencyKey,
+        call.fingerprint,
+        call.op,
+        result.decision,
+        nowMs,
+      );
+    });
+  }
+  return { kind: "ok", value: result.decision };
+}
+
+function needsKey(call: LocalCall): boolean {
+  return call.idempotencyKey !== null && call.op !== "check";
+}
+
+function toRequest(call: LocalCall, newHoldId: () => string): MeterRequest {
+  switch (call.op) {
+    case "reserve":
+      return { op: "reserve", amount: call.amount, holdId: newHoldId(), ttlMs: call.ttlMs ?? 0 };
+    case "settle":
+      if (call.hold === null) throw new Error("settle without a hold");
+      return { op: "settle", hold: call.hold, amount: call.amount };
+    default:
+      return { op: call.op, amount: call.amount };
+  }
+}
+
+/** A refusal (not entitled, no org, no plan) as a decision, remembered under its idempotency key. */
+export function refuseLocally(
+  store: CustomerStore,
+  args: Parameters<typeof refusalDecision>[0],
+  op: string,
+  key: string | null,
+  fingerprint: string,
+  nowMs: number,
+): RpcResult<Decision> {
+  const replay = replayIdempotent(store, args.customer, key, fingerprint, op, nowMs);
+  if (replay !== null) return replay;
+  const decision = refusalDecision(args);
+  if (key !== null && op !== "check") {
+    store.transaction(() => rememberIdempotent(store, args.customer, key, fingerprint, op, decision, nowMs));
+  }
+  return { kind: "ok", value: decision };
+}
+
+/** The normalised request compared on replays (SPEC §11): `"1GB"` and `1000` in an MB credit are one body. */
+export function fingerprintOf(parts: {
+  op: string;
+  entitlement: string | null;
+  amount: number | null;
+  ttlMs: number | null;
+  holdId: string | null;
+}): string {
+  return JSON.stringify([parts.op, parts.entitlement, parts.amount, parts.ttlMs, parts.holdId]);
+}
+
+/** A fresh hold id. */
+export function newHoldId(): string {
+  const bytes = new Uint8Array(12);
+  crypto.getRandomValues(bytes);
+  return `hold_${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
+
+/** A settle whose hold is gone: the stored answer when this key settled this very hold, else a conflict. */
+export function replaySettle(
+  store: CustomerStore,
+  customer: string,
+  holdId: string,
+  key: string | null,
+  nowMs: number,
+): RpcResult<Decision> | null {
+  if (key === null) return null;
+  const entry = store.getIdempotency(customer, key, nowMs);
+  if (entry === null) return null;
+  const fingerprint = JSON.parse(entry.fingerprint) as unknown[];
+  if (fingerprint[0] !== "settle" || fingerprint[4] !== holdId) return idempotencyConflict();
+  return { kind: "ok", value: { ...(JSON.parse(entry.response) as Decision), replayed: true } };
+}

@@ -1,0 +1,33 @@
+/** Versioned SQL schema of CustomerObject. Append a migration; never edit a shipped one. */
+
+const MIGRATIONS: string[][] = [
+  [
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS meters (entitlement TEXT PRIMARY KEY, state TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS holds (id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL, body TEXT NOT NULL)",
+    `CREATE TABLE IF NOT EXISTS idempotency (
+       customer TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL, response TEXT NOT NULL,
+       created_at INTEGER NOT NULL, PRIMARY KEY (customer, key))`,
+    `CREATE TABLE IF NOT EXISTS events (
+       seq INTEGER PRIMARY KEY, id TEXT NOT NULL, type TEXT NOT NULL, at TEXT NOT NULL, body TEXT NOT NULL)`,
+  ],
+];
+
+/** True when this object's storage has ever been written. */
+export function schemaExists(sql: SqlStorage): boolean {
+  return (
+    sql.exec("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'meta'").toArray().length > 0
+  );
+}
+
+/** Bring the schema up to date; the version lives in `meta.schema_version`. */
+export function migrate(sql: SqlStorage): void {
+  sql.exec(MIGRATIONS[0]?.[0] ?? "");
+  const row = sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'schema_version'").toArray()[0];
+  let version = row === undefined ? 0 : Number(row.value);
+  while (version < MIGRATIONS.length) {
+    for (const statement of MIGRATIONS[version] ?? []) sql.exec(statement);
+    version += 1;
+    sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", String(version));
+  }
+}
