@@ -38,9 +38,9 @@ export function calendarPeriod(schedule: Schedule, tz: string, nowMs: number): P
   let endDay = nextBoundary(schedule, startDay);
   let start = midnight(startDay);
   let end = midnight(endDay);
-  // Local dates are not monotonic when a fall-back crosses midnight (the old date shows again for a
-  // while), so the date of nowMs can name a neighbouring period: re-anchor on instants. The step limit
-  // turns a broken schedule into an error instead of a hung isolate.
+  // Local dates are not monotonic when a fall-back crosses midnight (America/Sitka in 1867 showed
+  // Oct 18 again after Oct 19), so the date of nowMs can name a neighbouring period: re-anchor on
+  // instants. The step limit turns a broken schedule into an error instead of a hung isolate.
   let steps = 0;
   while (nowMs >= end) {
     if (++steps > MAX_REANCHOR_STEPS) throw new Error("calendarPeriod: no period contains nowMs");

@@ -11,9 +11,20 @@ export interface DecisionContext {
   nowMs: number;
 }
 
+// Period boundaries repeat on every call of a period: a small direct-mapped cache spares the Date work.
+const ISO_SLOTS = 64;
+const isoKeys = new Float64Array(ISO_SLOTS).fill(Number.NaN);
+const isoValues: string[] = new Array(ISO_SLOTS).fill("");
+
 /** ISO-8601 UTC, or null. */
 export function isoOrNull(ms: number | null): string | null {
-  return ms === null ? null : new Date(ms).toISOString();
+  if (ms === null) return null;
+  const slot = Math.abs(ms % ISO_SLOTS) | 0;
+  if (isoKeys[slot] === ms) return isoValues[slot] as string;
+  const iso = new Date(ms).toISOString();
+  isoKeys[slot] = ms;
+  isoValues[slot] = iso;
+  return iso;
 }
 
 /** A decision about a limited entitlement, from the meter as it is after the call. */

@@ -112,10 +112,10 @@ function admit(
     };
   }
 
-  let next: MeterState = { ...meter, bucket: bucket === null ? meter.bucket : drainBucket(bucket, amount) };
+  const next: MeterState = { ...meter, bucket: bucket === null ? meter.bucket : drainBucket(bucket, amount) };
   let hold: Hold | null = null;
   if (req.op === "consume") {
-    next = recordUsage(next, limit, amount, ctx, events);
+    recordUsage(next, limit, amount, ctx, events);
   } else {
     next.held = meter.held + amount;
     hold = {
@@ -182,7 +182,7 @@ function settle(
 ): MeterResult {
   const expired = hold.expired || hold.expiresAt <= ctx.nowMs;
   // An expired hold no longer counts in `held` (the alarm may not have run yet).
-  let next: MeterState = {
+  const next: MeterState = {
     ...meter,
     held: hold.expired ? meter.held : Math.max(0, meter.held - hold.amount),
   };
@@ -190,7 +190,7 @@ function settle(
   let outcome: Outcome = "allowed";
   let reason: Reason = amount === 0 ? "released" : "within_limit";
   if (amount > 0) {
-    next = recordUsage(next, limit, amount, ctx, events);
+    recordUsage(next, limit, amount, ctx, events);
     if (next.used > limit.value) [outcome, reason] = overOutcome(limit);
   }
   if (expired) reason = "hold_expired";
@@ -214,26 +214,26 @@ function settle(
   return { decision, meter: next, hold: { ...hold, expired }, events };
 }
 
-/** Add recorded usage, with overage and its event. */
+/** Add recorded usage, with overage and its event, to the caller's own copy of the meter. */
 function recordUsage(
   meter: MeterState,
   limit: CompiledLimit,
   amount: number,
   ctx: DecisionContext,
   events: DomainEvent[],
-): MeterState {
-  const used = meter.used + amount;
-  let overage = meter.overage;
+): void {
+  const wasUsed = meter.used;
+  const wasOverage = meter.overage;
+  meter.used = wasUsed + amount;
   if (limit.mode !== "observe") {
     // Counters accumulate what went past the limit this period; a gauge's overage is where it stands.
-    overage =
+    meter.overage =
       limit.reset.kind === "none"
-        ? gaugeOverage(used, limit)
-        : meter.overage + Math.max(0, used - Math.max(limit.value, meter.used));
+        ? gaugeOverage(meter.used, limit)
+        : wasOverage + Math.max(0, meter.used - Math.max(limit.value, wasUsed));
   }
-  const next = { ...meter, used, overage };
-  if (overage > meter.overage) events.push(overageEvent(ctx, amount, overage - meter.overage, next, limit));
-  return next;
+  if (meter.overage > wasOverage)
+    events.push(overageEvent(ctx, amount, meter.overage - wasOverage, meter, limit));
 }
 
 function gaugeOverage(used: number, limit: CompiledLimit): number {
@@ -292,10 +292,6 @@ function unitOf(ctx: DecisionContext): string {
   return ctx.entitlement.credit?.unit ?? "";
 }
 
-function periodData(meter: MeterState) {
-  return { periodStart: isoOrNull(meter.periodStart), periodEnd: isoOrNull(meter.periodEnd) };
-}
-
 function changedEvent(
   ctx: DecisionContext,
   operation: string,
@@ -318,7 +314,8 @@ function changedEvent(
       mode: limit.mode,
       plan: ctx.plan,
       holdId,
-      ...periodData(meter),
+      periodStart: isoOrNull(meter.periodStart),
+      periodEnd: isoOrNull(meter.periodEnd),
     },
   };
 }
@@ -341,7 +338,8 @@ function limitReachedEvent(
       held: meter.held,
       limit: limit.value,
       plan: ctx.plan,
-      ...periodData(meter),
+      periodStart: isoOrNull(meter.periodStart),
+      periodEnd: isoOrNull(meter.periodEnd),
     },
   };
 }
@@ -365,7 +363,8 @@ function overageEvent(
       limit: limit.value,
       mode: limit.mode,
       plan: ctx.plan,
-      ...periodData(meter),
+      periodStart: isoOrNull(meter.periodStart),
+      periodEnd: isoOrNull(meter.periodEnd),
     },
   };
 }
