@@ -81,9 +81,9 @@ export function describeUnit(declared: string | null, creditName: string): Parse
 /** Parse an amount (number already in the unit, or a string with an optional unit) into the credit's unit. */
 export function parseAmount(input: number | string, unit: UnitInfo): ParseResult<number> {
   const what = `amount ${typeof input === "number" ? String(input) : JSON.stringify(input)}`;
-  if (typeof input === "number") return checkAmount(input, what);
+  if (typeof input === "number") return checkAmount(input, what, unit);
   const parsed = parseQuantity(input, unit, what);
-  return parsed.ok ? checkAmount(parsed.value, what) : parsed;
+  return parsed.ok ? checkAmount(parsed.value, what, unit) : parsed;
 }
 
 /** Parse a duration to milliseconds; a bare number is seconds. */
@@ -112,10 +112,12 @@ export function parseDuration(input: number | string): ParseResult<number> {
   return { ok: true, value: ms };
 }
 
-function checkAmount(value: number, what: string): ParseResult<number> {
+function checkAmount(value: number, what: string, unit: UnitInfo): ParseResult<number> {
   if (Number.isNaN(value)) return fail(`${what} is not a number`);
   if (value < 0) return fail(`${what} must not be negative`);
-  if (!Number.isFinite(value) || value > MAX_AMOUNT) return fail(`${what} is over the maximum of 10^15`);
+  if (!Number.isFinite(value) || value > MAX_AMOUNT) {
+    return fail(`${what} is over the maximum of 10^15 ${unit.unit}`);
+  }
   return { ok: true, value: value === 0 ? 0 : value }; // folds -0 into 0
 }
 
@@ -163,15 +165,14 @@ function parseQuantity(input: string, unit: UnitInfo, what: string): ParseResult
 /** The base-unit factor of `text` when it may measure `unit`, else a message naming both units. */
 function resolveUnit(text: string, unit: UnitInfo): ParseResult<number> {
   const symbol = SYMBOLS.get(text);
-  if (unit.dimension === "word") {
-    if (wordMatches(text, unit.unit)) return { ok: true, value: 1 };
-    if (symbol)
-      return fail(`unit "${text}" is ${describeDimension(symbol.dimension)} and cannot measure ${unit.unit}`);
-    return fail(`unit "${text}" does not match the credit's unit "${unit.unit}"`);
+  if (unit.dimension === "word" ? wordMatches(text, unit.unit) : symbol?.dimension === unit.dimension) {
+    return { ok: true, value: symbol && unit.dimension !== "word" ? symbol.factor : 1 };
   }
-  if (symbol?.dimension === unit.dimension) return { ok: true, value: symbol.factor };
-  if (symbol)
+  if (symbol) {
     return fail(`unit "${text}" is ${describeDimension(symbol.dimension)} and cannot measure ${unit.unit}`);
+  }
+  if (unit.dimension === "word")
+    return fail(`unit "${text}" does not match the credit's unit "${unit.unit}"`);
   const lower = text.toLowerCase();
   const nearMiss = [...SYMBOLS.keys()].some((known) => known.toLowerCase() === lower);
   const hint = nearMiss ? " (unit symbols are case-sensitive)" : "";
@@ -203,22 +204,37 @@ function splitCompound(text: string): { number: string; symbol: string }[] | nul
 }
 
 /**
- * Σ number·factor / target, rounded once. Each decimal is read as an integer mantissa and a power of ten,
- * so `1.005GB` in MB is 1005 exactly; a float multiply (1.005 * 1000) would give 1004.9999999999999.
- * Falls back to float arithmetic when the integers would leave the safe range (very long decimals).
+ * Σ number·factor / target, rounded once. Decimals are read as integer digits and a power of ten, and
+ * powers of ten in the factors become exponent shifts, so `1.005GB` in MB is 1005 exactly and `0.2091kB`
+ * in PB is the double nearest 2.091e-13; a float multiply (1.005 * 1000) would give 1004.9999999999999.
+ * Falls back to float arithmetic only when the integers would leave the safe range.
  */
 function convert(parts: { number: string; factor: number }[], target: number): number {
-  // Cancel the common factor first (PB→TB is 1000/1, not 10^15/10^12) to keep more inputs exact.
+  // Cancel the common factor first (GiB→MB is 2^24/15625, not 2^30/10^6) to keep more inputs exact.
   const common = parts.reduce((g, part) => gcd(g, part.factor), target);
-  const divisor = target / common;
-  const decimals = parts.map((part) => ({ ...splitDecimal(part.number), factor: part.factor / common }));
-  const scale = Math.min(0, ...decimals.map((d) => d.exp10));
+  const [divisorTens, divisor] = splitTens(target / common);
+  const terms = parts.map((part) => {
+    const [factorTens, factor] = splitTens(part.factor / common);
+    const { digits, exp10 } = splitDecimal(part.number);
+    return { digits, exp10: exp10 + factorTens, factor };
+  });
+  const scale = Math.min(...terms.map((term) => term.exp10));
   let numerator = 0;
-  for (const d of decimals) numerator += d.mantissa * d.factor * 10 ** (d.exp10 - scale);
-  const denominator = divisor * 10 ** -scale;
+  for (const term of terms) numerator += Number(term.digits) * term.factor * 10 ** (term.exp10 - scale);
+  const shift = scale - divisorTens;
   // Terms are non-negative integers, so a sum in the safe range means every step was exact.
-  if (Number.isSafeInteger(numerator) && Number.isSafeInteger(denominator)) return numerator / denominator;
-  return parts.reduce((sum, part) => sum + Number(part.number) * (part.factor / common), 0) / divisor;
+  if (Number.isSafeInteger(numerator) && Number.isFinite(shift)) {
+    // The engine's decimal parser rounds `N e shift` correctly; N/D is one correctly rounded division.
+    if (divisor === 1) return Number(`${numerator}e${shift}`);
+    const scaled = shift >= 0 ? numerator * 10 ** shift : numerator;
+    const denominator = shift >= 0 ? divisor : divisor * 10 ** -shift;
+    if (Number.isSafeInteger(scaled) && Number.isSafeInteger(denominator)) return scaled / denominator;
+  }
+  const [only] = terms;
+  if (terms.length === 1 && only && only.factor === 1 && divisor === 1 && Number.isFinite(shift)) {
+    return Number(`${only.digits}e${shift}`); // long digit strings: still a single decimal parse
+  }
+  return parts.reduce((sum, part) => sum + Number(part.number) * part.factor, 0) / target;
 }
 
 function gcd(a: number, b: number): number {
@@ -226,9 +242,19 @@ function gcd(a: number, b: number): number {
   return a;
 }
 
-function splitDecimal(number: string): { mantissa: number; exp10: number } {
+/** `n` as [k, m] with n = m·10^k and m not divisible by 10. */
+function splitTens(n: number): [number, number] {
+  let tens = 0;
+  while (n >= 10 && n % 10 === 0) {
+    n /= 10;
+    tens++;
+  }
+  return [tens, n];
+}
+
+/** `1.5e3` as digits "15" and exp10 2. */
+function splitDecimal(number: string): { digits: string; exp10: number } {
   const [coefficient = "", exponent = "0"] = number.split(/[eE]/);
   const [whole = "", fraction = ""] = coefficient.split(".");
-  const exp10 = Number(exponent) - fraction.length;
-  return { mantissa: Number(whole + fraction), exp10 };
+  return { digits: whole + fraction, exp10: Number(exponent) - fraction.length };
 }
