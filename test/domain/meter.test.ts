@@ -333,3 +333,45 @@ describe("alerts", () => {
     expect(sim.events.filter((e) => e.type === "meter.threshold_crossed")).toHaveLength(2);
   });
 });
+
+describe("calendar periods", () => {
+  const monthly31 = (tz = "UTC") =>
+    tokens(100, {
+      reset: { kind: "calendar", schedule: { kind: "monthly", day: 31 }, tz, source: "monthly:31" },
+    });
+
+  it.each([
+    ["a common year", 2026, 28],
+    ["a leap year", 2028, 29],
+  ])("monthly:31 resets on the last day of February in %s and on 30 April", (_label, year, febDay) => {
+    const sim = monthly31();
+    sim.now = Date.UTC(year, 0, 31, 12);
+    sim.consume(100);
+    expect(sim.consume(1).allowed).toBe(false);
+    expect(sim.check(1).resetsAt).toBe(new Date(Date.UTC(year, 1, febDay)).toISOString());
+    sim.now = Date.UTC(year, 1, febDay) - 1;
+    expect(sim.consume(1).allowed).toBe(false);
+    sim.now = Date.UTC(year, 1, febDay);
+    expect(sim.consume(1)).toMatchObject({ allowed: true, used: 1 });
+    expect(sim.check(1).resetsAt).toBe(new Date(Date.UTC(year, 2, 31)).toISOString());
+    sim.now = Date.UTC(year, 3, 15);
+    sim.consume(5);
+    expect(sim.check(1).resetsAt).toBe(new Date(Date.UTC(year, 3, 30)).toISOString());
+    sim.now = Date.UTC(year, 3, 30);
+    expect(sim.consume(1)).toMatchObject({ used: 1 });
+    expect(sim.events.filter((e) => e.type === "meter.reset")).toHaveLength(3);
+  });
+
+  it("a calendar reset follows local midnight in the policy's zone", () => {
+    const sim = tokens(10, {
+      reset: { kind: "calendar", schedule: { kind: "daily" }, tz: "America/New_York", source: "daily" },
+    });
+    sim.now = Date.UTC(2026, 5, 10, 12);
+    sim.consume(10);
+    // Midnight in New York in June is 04:00 UTC.
+    sim.now = Date.UTC(2026, 5, 11, 3, 59);
+    expect(sim.consume(1).allowed).toBe(false);
+    sim.now = Date.UTC(2026, 5, 11, 4, 0);
+    expect(sim.consume(1)).toMatchObject({ allowed: true, used: 1 });
+  });
+});
