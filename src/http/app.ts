@@ -9,6 +9,7 @@ import { requireAdmin } from "./middleware/auth";
 import { requestId } from "./middleware/request-id";
 import { registerDocsRoutes, registerRoute } from "./openapi";
 import { registerCustomerRoutes } from "./routes/customers";
+import { registerGatewayRoutes } from "./routes/gateway";
 import { registerMeteringRoutes } from "./routes/metering";
 import { registerPolicyRoutes } from "./routes/policy";
 import { healthResponseSchema } from "./schemas";
@@ -63,6 +64,7 @@ export function createApp(): Hono<AppEnv> {
   registerPolicyRoutes(app);
   registerCustomerRoutes(app);
   registerMeteringRoutes(app);
+  registerGatewayRoutes(app);
 
   // Built on the first miss, after every route file has registered its routes.
   let table: RouteTable | null = null;

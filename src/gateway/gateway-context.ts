@@ -1,0 +1,59 @@
+/** What a gateway call needs from its surroundings, and the gateway's log lines (never a key in full). */
+import { type GatewayError, gatewayError } from "./openai-errors";
+
+export interface GatewayContext {
+  env: Env;
+  /** Keeps the isolate alive for work after the response (settles); `ctx.waitUntil` in production. */
+  waitUntil: (promise: Promise<unknown>) => void;
+  requestId: string;
+}
+
+/** A key as it may be logged: its first 6 characters (SPEC §11 "Secrets"). */
+export function loggableKey(key: string): string {
+  return key.length > 6 ? `${key.slice(0, 6)}…` : key;
+}
+
+/** `502`: the upstream could not be reached at all. */
+export function upstreamUnreachable(): GatewayError {
+  return gatewayError(502, "upstream_unreachable", "the upstream API could not be reached");
+}
+
+/**
+ * `502`: the upstream refused the gateway's own key. Its 401 is not passed on: the caller's key is fine, and
+ * the upstream's message may quote part of the gateway's key.
+ */
+export function upstreamAuthFailed(): GatewayError {
+  return gatewayError(502, "upstream_auth_failed", "the upstream API refused the gateway's credentials");
+}
+
+/** An upstream error body as the client may see it: the gateway's key never appears in it (SPEC §8). */
+export function redactKey(text: string, apiKey: string): string {
+  return apiKey === "" ? text : text.split(apiKey).join("[redacted]");
+}
+
+/** One log line for an upstream that could not be reached or refused the gateway's key. */
+export function logUpstreamFailure(ctx: GatewayContext, key: string, error: unknown): void {
+  const refused = error === "upstream_auth_failed";
+  console.error(
+    JSON.stringify({
+      level: "error",
+      msg: refused ? "gateway upstream refused OPENAI_API_KEY" : "gateway upstream unreachable",
+      requestId: ctx.requestId,
+      key: loggableKey(key),
+      error: refused ? "upstream 401" : error instanceof Error ? error.name : "unknown",
+    }),
+  );
+}
+
+/** One log line for a settle that did not land (the hold then expires on its own). */
+export function logSettleFailure(ctx: GatewayContext, key: string, code: string): void {
+  console.error(
+    JSON.stringify({
+      level: "error",
+      msg: "gateway settle failed",
+      requestId: ctx.requestId,
+      key: loggableKey(key),
+      code,
+    }),
+  );
+}

@@ -1,0 +1,201 @@
+/**
+ * A token-metered call (SPEC §6, §11): shape the request, map its model to an entitlement, reserve the
+ * estimate, count 1 of `gateway.requests`, forward, then settle with the usage the upstream reported (or the
+ * character estimate when it reported none or the stream was cut short). Every path after the reserve
+ * settles exactly once; the work runs under `waitUntil`, so a client that goes away cannot stop a settle.
+ */
+import type { Decision } from "../domain/types";
+import type { ActivePolicy } from "../policy/store";
+import { readUpstream } from "./body-reader";
+import type { MeteredEndpoint } from "./endpoints";
+import {
+  type GatewayContext,
+  logSettleFailure,
+  logUpstreamFailure,
+  redactKey,
+  upstreamAuthFailed,
+  upstreamUnreachable,
+} from "./gateway-context";
+import { decisionHeaders, errorResponse, withHeaders } from "./gateway-response";
+import { clientResponseHeaders } from "./headers";
+import { meterStream } from "./metered-stream";
+import { consumeById, identifyKey, meterByKey, settleHold } from "./metering";
+import { routeModel } from "./model-routes";
+import { type GatewayError, gatewayError, refusalFor, unauthorized } from "./openai-errors";
+import { countChars } from "./prompt-chars";
+import { type ShapedRequest, shapeRequest } from "./request-shaping";
+import { StreamMeter } from "./stream-meter";
+import { bodyUsage, settleAmount } from "./usage";
+
+export interface MeteredCall {
+  ctx: GatewayContext;
+  key: string;
+  active: ActivePolicy;
+  endpoint: MeteredEndpoint;
+  body: Uint8Array;
+  target: string;
+  headers: Headers;
+}
+
+/** A reservation and its one settle. */
+class Reservation {
+  private settled: Promise<Decision> | null = null;
+
+  constructor(
+    private readonly call: MeteredCall,
+    private readonly customer: string,
+    /** The reserve decision: what the headers show until the settle answers. */
+    readonly reserved: Decision,
+  ) {}
+
+  /** Settle once (later calls get the first settle's answer); resolves to the decision to report. */
+  settle(amount: number): Promise<Decision> {
+    this.settled ??= this.settleOnce(amount);
+    return this.settled;
+  }
+
+  private async settleOnce(amount: number): Promise<Decision> {
+    const holdId = this.reserved.holdId;
+    // A feature flag reserves nothing (holdId null): there is nothing to settle.
+    if (holdId === null) return this.reserved;
+    const { ctx, key, active } = this.call;
+    try {
+      const result = await settleHold(ctx.env, this.customer, holdId, amount, active.version);
+      if (result.kind === "ok") return result.decision;
+      logSettleFailure(ctx, key, result.kind === "error" ? result.code : "customer_gone");
+    } catch (error) {
+      logSettleFailure(ctx, key, error instanceof Error ? error.name : "unknown");
+    }
+    return this.reserved;
+  }
+}
+
+const decodeUtf8 = (bytes: Uint8Array): string | null => {
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    return null;
+  }
+};
+
+/** A refusal found before the key was checked: a key that is no customer's is 401 first. */
+async function refuseAfterAuth(call: MeteredCall, error: GatewayError): Promise<Response> {
+  const customer = await identifyKey(call.ctx.env, call.key);
+  return errorResponse(customer === null ? unauthorized() : error);
+}
+
+/** Serve one token-metered call. */
+export async function forwardMetered(call: MeteredCall): Promise<Response> {
+  const { ctx, key, active } = call;
+  const text = decodeUtf8(call.body);
+  if (text === null)
+    return refuseAfterAuth(call, gatewayError(400, "invalid_json", "the body is not valid UTF-8"));
+  const shaped = shapeRequest(call.endpoint, text, active.policy.gateway.defaultMaxTokens);
+  if (!shaped.ok) {
+    const { status, code, message, param } = shaped.error;
+    return refuseAfterAuth(call, gatewayError(status, code, message, { param }));
+  }
+  const request = shaped.request;
+  const entitlement = routeModel(active.policy.gateway, request.model);
+  if (entitlement === null) {
+    return refuseAfterAuth(
+      call,
+      gatewayError(403, "model_not_allowed", `model ${request.model} is not available through this gateway`, {
+        param: "model",
+      }),
+    );
+  }
+  const reserved = await meterByKey(
+    ctx.env,
+    key,
+    "reserve",
+    entitlement,
+    request.reserveAmount,
+    active.version,
+  );
+  if (reserved.kind === "unknown") return errorResponse(unauthorized());
+  if (reserved.kind === "error")
+    return errorResponse(gatewayError(reserved.status, reserved.code, reserved.message));
+  const headersFor = (decisions: (Decision | null)[]) =>
+    decisionHeaders(active.policy, decisions, Date.now());
+  const modelRefusal = refusalFor(reserved.decision);
+  if (modelRefusal !== null) return errorResponse(modelRefusal, headersFor([reserved.decision]));
+  const hold = new Reservation(call, reserved.customer, reserved.decision);
+
+  let counted: Decision | null = null;
+  const requests = active.policy.gateway.requests;
+  if (requests !== null) {
+    const result = await consumeById(ctx.env, reserved.customer, requests, 1, active.version);
+    const refusal =
+      result.kind === "ok"
+        ? refusalFor(result.decision)
+        : result.kind === "error"
+          ? gatewayError(result.status, result.code, result.message)
+          : unauthorized();
+    if (refusal !== null) {
+      // The second reservation failed: the first is cancelled (SPEC §11).
+      const cancelled = await hold.settle(0);
+      return errorResponse(refusal, headersFor([cancelled, result.kind === "ok" ? result.decision : null]));
+    }
+    counted = result.kind === "ok" ? result.decision : null;
+  }
+
+  const work = forward(call, request, hold, (decision) => headersFor([decision, counted]));
+  ctx.waitUntil(work);
+  return work;
+}
+
+/** Call the upstream and answer the client; every path settles the hold. */
+async function forward(
+  call: MeteredCall,
+  request: ShapedRequest,
+  hold: Reservation,
+  headersFor: (decision: Decision) => Record<string, string>,
+): Promise<Response> {
+  const { ctx, key } = call;
+  let upstream: Response;
+  try {
+    upstream = await fetch(call.target, { method: "POST", headers: call.headers, body: request.body });
+  } catch (error) {
+    logUpstreamFailure(ctx, key, error);
+    return errorResponse(upstreamUnreachable(), headersFor(await hold.settle(0)));
+  }
+  const headers = clientResponseHeaders(upstream.headers);
+  const init = { status: upstream.status, statusText: upstream.statusText, headers };
+  if (!upstream.ok) {
+    // An upstream error settles 0 and passes through as the upstream wrote it (but for the gateway's key).
+    const { text } = await readUpstream(upstream.body);
+    const settled = headersFor(await hold.settle(0));
+    if (upstream.status === 401) {
+      logUpstreamFailure(ctx, key, "upstream_auth_failed");
+      return errorResponse(upstreamAuthFailed(), settled);
+    }
+    withHeaders(headers, settled);
+    return new Response(redactKey(text, ctx.env.OPENAI_API_KEY ?? ""), init);
+  }
+  const isStream = (upstream.headers.get("content-type") ?? "").startsWith("text/event-stream");
+  if (isStream && upstream.body !== null) {
+    const meter = new StreamMeter(request.endpoint);
+    let release = () => {};
+    ctx.waitUntil(new Promise<void>((resolve) => (release = resolve)));
+    const body = meterStream(upstream.body, meter, () => {
+      const amount = settleAmount(request.promptTokens, meter.reported, meter.generatedChars);
+      hold.settle(amount).finally(release);
+    });
+    withHeaders(headers, headersFor(hold.reserved));
+    return new Response(body, init);
+  }
+  const { text, complete } = await readUpstream(upstream.body);
+  if (!complete) {
+    // Cut short before the JSON ended: what arrived is all we know of the output.
+    const settled = await hold.settle(settleAmount(request.promptTokens, null, countChars(text)));
+    return errorResponse(
+      gatewayError(502, "upstream_incomplete", "the upstream response was cut short"),
+      headersFor(settled),
+    );
+  }
+  const usage = bodyUsage(request.endpoint, text);
+  const settled = await hold.settle(settleAmount(request.promptTokens, usage.reported, usage.chars));
+  withHeaders(headers, headersFor(settled));
+  return new Response(text, init);
+}

@@ -1,0 +1,88 @@
+/**
+ * The gateway's calls to the customer's Durable Object. A gateway key is resolved as an alternate ID only
+ * (a canonical id is never a key, SPEC §11); once resolved, later calls of the same request go to the
+ * canonical id, so a key removed mid-stream cannot drop usage that happened (SPEC §3.5).
+ */
+import { DEFAULT_HOLD_TTL_MS } from "../domain/holds";
+import type { Decision } from "../domain/types";
+import type { MeterCall, RpcError } from "../objects/contract";
+import { customerStub, withCustomer } from "../objects/directory";
+
+export type KeyedResult =
+  | { kind: "ok"; customer: string; decision: Decision }
+  | { kind: "unknown" }
+  | RpcError;
+
+function call(op: MeterCall["op"], entitlement: string | null, policyVersion: string): MeterCall {
+  return {
+    op,
+    presentedAlternateId: null,
+    entitlement,
+    amount: null,
+    holdId: null,
+    ttlMs: op === "reserve" ? DEFAULT_HOLD_TTL_MS : null,
+    idempotencyKey: null,
+    policyVersion,
+  };
+}
+
+/** Reserve (or consume) `amount` of `entitlement` for the customer whose alternate ID is `key`. */
+export async function meterByKey(
+  env: Env,
+  key: string,
+  op: "reserve" | "consume",
+  entitlement: string,
+  amount: number,
+  policyVersion: string,
+): Promise<KeyedResult> {
+  let customer = "";
+  const result = await withCustomer(
+    env,
+    key,
+    (stub, presentedAlternateId, id) => {
+      customer = id;
+      return stub.meter({ ...call(op, entitlement, policyVersion), presentedAlternateId, amount });
+    },
+    { canonical: false },
+  );
+  return result.kind === "ok" ? { kind: "ok", customer, decision: result.value } : result;
+}
+
+/** The canonical id of the customer whose alternate ID is `key`, or null. */
+export async function identifyKey(env: Env, key: string): Promise<string | null> {
+  const result = await withCustomer(env, key, (stub, alternateId) => stub.identify(alternateId), {
+    canonical: false,
+  });
+  return result.kind === "ok" ? result.value.id : null;
+}
+
+/** Consume `amount` of `entitlement` for an already resolved customer. */
+export async function consumeById(
+  env: Env,
+  customer: string,
+  entitlement: string,
+  amount: number,
+  policyVersion: string,
+): Promise<KeyedResult> {
+  const result = await customerStub(env, customer).meter({
+    ...call("consume", entitlement, policyVersion),
+    amount,
+  });
+  return result.kind === "ok" ? { kind: "ok", customer, decision: result.value } : result;
+}
+
+/** Settle a hold with the actual amount (0 cancels it). */
+export async function settleHold(
+  env: Env,
+  customer: string,
+  holdId: string,
+  amount: number,
+  policyVersion: string,
+): Promise<KeyedResult> {
+  const result = await customerStub(env, customer).meter({
+    ...call("settle", null, policyVersion),
+    holdId,
+    amount,
+  });
+  return result.kind === "ok" ? { kind: "ok", customer, decision: result.value } : result;
+}
