@@ -87,8 +87,9 @@ function admit(
     const held = meter.held > 0 ? `, ${meter.held} held` : "";
     const message = `${ent.name}: ${meter.used} of ${limit.value} ${unitOf(ctx)} used${held}, ${amount} requested`;
     const decision = meterDecision(ctx, "denied", "limit_exceeded", message, amount, meter, resetsAt);
-    if (req.op !== "check") events.push(limitReachedEvent(ctx, req.op, amount, meter, limit));
-    return { decision, meter: null, hold: null, events: req.op === "check" ? [] : events };
+    // A denial stores nothing, so it emits no due reset either (the next recorded change stores and emits it).
+    const denied = req.op === "check" ? [] : [limitReachedEvent(ctx, req.op, amount, meter, limit)];
+    return { decision, meter: null, hold: null, events: denied };
   }
   if (!rateOk && limit.mode !== "observe") {
     const rate = ent.rate;

@@ -1,17 +1,12 @@
 /**
- * Customer operations behind `/v1/customers` (SPEC §5.2, §11 "Customers"): checks that span objects (plans,
- * orgs, alternate-ID claims) happen here, before the one object write; claims are undone when a later step
- * fails, so a request that errors changes nothing.
+ * Customer operations behind `/v1/customers` (SPEC §5.2, §11 "Customers"): resolution and the checks that
+ * span objects (plans, orgs) happen here, before the one call to the customer's object. Alternate-ID claims
+ * are the object's job (src/objects/alternate-ids.ts): it serialises them per customer and undoes a partial
+ * claim, so a request that errors changes nothing.
  */
 
 import type { CustomerPatch, CustomerState, CustomerView, EventPage, RpcResult } from "../objects/contract";
-import {
-  alternateIdStub,
-  customerStub,
-  forgetAlternateId,
-  resolveCustomer,
-  withCustomer,
-} from "../objects/directory";
+import { customerStub, forgetAlternateId, resolveCustomer, withCustomer } from "../objects/directory";
 import type { ActivePolicy } from "../policy/store";
 import { ApiError, policyUnavailable } from "./errors";
 
@@ -41,36 +36,6 @@ async function checkOrg(env: Env, org: string, self: string): Promise<string> {
   return found.id;
 }
 
-/** Claim alternate IDs for `id`; on any refusal free what was claimed and answer 409. */
-export async function claimAlternateIds(env: Env, id: string, ids: string[]): Promise<void> {
-  const claimed: string[] = [];
-  try {
-    for (const alt of ids) {
-      if (alt === id) continue;
-      const holder = await customerStub(env, alt).identify(null);
-      const claim =
-        holder.kind === "ok" ? { ok: false as const, owner: alt } : await alternateIdStub(env, alt).claim(id);
-      if (!claim.ok) {
-        throw new ApiError(409, "alternate_id_taken", "an alternate ID is already held by another customer", {
-          alternateId: alt,
-        });
-      }
-      claimed.push(alt);
-    }
-  } catch (error) {
-    await releaseAlternateIds(env, id, claimed);
-    throw error;
-  }
-}
-
-/** Free alternate IDs `id` held. */
-export async function releaseAlternateIds(env: Env, id: string, ids: string[]): Promise<void> {
-  for (const alt of ids) {
-    forgetAlternateId(alt);
-    await alternateIdStub(env, alt).release(id);
-  }
-}
-
 /** `PUT /v1/customers/:id`: a merging upsert; an `:id` that is an alternate ID updates its customer. */
 export async function upsertCustomer(
   env: Env,
@@ -84,37 +49,32 @@ export async function upsertCustomer(
   const type = patch.type ?? existing?.type ?? "user";
   const next: CustomerPatch = { ...patch };
   if (patch.org !== undefined && patch.org !== null) next.org = await checkOrg(env, patch.org, id);
-  if (type === "org" && typeof next.org === "string") {
+  // Checked against the merged record: turning a member into an org must drop its org in the same request.
+  const org = next.org === undefined ? (existing?.org ?? null) : next.org;
+  if (type === "org" && org !== null) {
     throw new ApiError(400, "invalid_request", "an org cannot belong to an org", {
       issues: [{ path: "org", message: "an org cannot have an org" }],
     });
   }
-  const before = existing?.alternateIds ?? [];
-  const added = (patch.alternateIds ?? []).filter((a) => !before.includes(a));
-  await claimAlternateIds(env, id, added);
-  let view: CustomerView;
-  try {
-    view = unwrap(
-      await customerStub(env, id).upsert(id, next, active?.version ?? null),
-      customerNotFound(key),
-    );
-  } catch (error) {
-    await releaseAlternateIds(env, id, added);
-    throw error;
-  }
-  if (patch.alternateIds !== undefined) {
-    await releaseAlternateIds(
-      env,
-      id,
-      before.filter((a) => !view.alternateIds.includes(a)),
-    );
-  }
+  // The customer's object claims new alternate IDs and frees dropped ones, one change at a time.
+  const view = unwrap<CustomerView>(
+    await customerStub(env, id).upsert(id, next, active?.version ?? null),
+    customerNotFound(key),
+  );
+  forgetDropped(existing?.alternateIds ?? [], view.alternateIds);
   return view;
+}
+
+/** Drop this isolate's cached resolution of IDs a change removed (others find out from the owner). */
+function forgetDropped(before: string[], after: string[]): void {
+  for (const alt of before) if (!after.includes(alt)) forgetAlternateId(alt);
 }
 
 /** `GET /v1/customers/:idOrAlternateId`. */
 export async function getCustomer(env: Env, key: string, active: ActivePolicy | null): Promise<CustomerView> {
-  const result = await withCustomer<CustomerView>(env, key, (stub, alt) => stub.view(alt, active?.version ?? null));
+  const result = await withCustomer<CustomerView>(env, key, (stub, alt) =>
+    stub.view(alt, active?.version ?? null),
+  );
   return unwrap(result, customerNotFound(key));
 }
 
@@ -123,7 +83,7 @@ export async function deleteCustomer(env: Env, key: string): Promise<void> {
   const found = await resolveCustomer(env, key);
   if (found === null) throw customerNotFound(key)();
   const freed = unwrap(await customerStub(env, found.id).remove(), customerNotFound(key));
-  await releaseAlternateIds(env, found.id, freed);
+  forgetDropped(freed, []);
 }
 
 /** `PUT /v1/customers/:id/plan`. */
@@ -151,18 +111,10 @@ export async function addAlternateId(
 ): Promise<CustomerView> {
   const found = await resolveCustomer(env, key);
   if (found === null) throw customerNotFound(key)();
-  if (found.alternateIds.includes(alternateId)) return getCustomer(env, found.id, active);
-  await claimAlternateIds(env, found.id, [alternateId]);
-  const ids = [...found.alternateIds, alternateId];
-  try {
-    return unwrap(
-      await customerStub(env, found.id).setAlternateIds(ids, active?.version ?? null),
-      customerNotFound(key),
-    );
-  } catch (error) {
-    await releaseAlternateIds(env, found.id, [alternateId]);
-    throw error;
-  }
+  return unwrap<CustomerView>(
+    await customerStub(env, found.id).addAlternateId(alternateId, active?.version ?? null),
+    customerNotFound(key),
+  );
 }
 
 /** `DELETE /v1/customers/:id/alternate-ids/:alt`: idempotent. */
@@ -174,19 +126,20 @@ export async function removeAlternateId(
 ): Promise<CustomerView> {
   const found = await resolveCustomer(env, key);
   if (found === null) throw customerNotFound(key)();
-  if (!found.alternateIds.includes(alternateId)) return getCustomer(env, found.id, active);
-  const ids = found.alternateIds.filter((a) => a !== alternateId);
   const view = unwrap<CustomerView>(
-    await customerStub(env, found.id).setAlternateIds(ids, active?.version ?? null),
+    await customerStub(env, found.id).removeAlternateId(alternateId, active?.version ?? null),
     customerNotFound(key),
   );
-  await releaseAlternateIds(env, found.id, [alternateId]);
+  forgetAlternateId(alternateId);
   return view;
 }
 
 /** `GET /v1/customers/:id/state`. */
 export async function exportCustomerState(env: Env, key: string): Promise<CustomerState> {
-  return unwrap(await withCustomer<CustomerState>(env, key, (stub, alt) => stub.exportState(alt)), customerNotFound(key));
+  return unwrap(
+    await withCustomer<CustomerState>(env, key, (stub, alt) => stub.exportState(alt)),
+    customerNotFound(key),
+  );
 }
 
 /** `PUT /v1/customers/:id/state`: restore (overwrite) from a state document. */
@@ -206,24 +159,11 @@ export async function restoreCustomerState(
   if (existing !== null && existing.id !== id) {
     throw new ApiError(409, "alternate_id_taken", `${id} is an alternate ID of another customer`);
   }
-  const before = existing?.alternateIds ?? [];
-  const added = state.customer.alternateIds.filter((a) => !before.includes(a));
-  await claimAlternateIds(env, id, added);
-  let view: CustomerView;
-  try {
-    view = unwrap(
-      await customerStub(env, id).importState(state, active?.version ?? null),
-      customerNotFound(key),
-    );
-  } catch (error) {
-    await releaseAlternateIds(env, id, added);
-    throw error;
-  }
-  await releaseAlternateIds(
-    env,
-    id,
-    before.filter((a) => !view.alternateIds.includes(a)),
+  const view = unwrap<CustomerView>(
+    await customerStub(env, id).importState(state, active?.version ?? null),
+    customerNotFound(key),
   );
+  forgetDropped(existing?.alternateIds ?? [], view.alternateIds);
   return view;
 }
 

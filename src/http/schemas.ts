@@ -21,8 +21,12 @@ export const identifierSchema = z
   .regex(NO_CONTROL_CHARACTERS, "must not contain control characters")
   .openapi({ description: "1 to 256 characters, no control characters" });
 
+// zod 4's z.number() refuses Infinity, which is what an overflowing JSON literal (`1e400`) parses to; that is a
+// non-finite amount, `400 invalid_amount` by the amount rules (SPEC §5.3), not a malformed body.
+const anyJsonNumber = z.custom<number>((value) => typeof value === "number").openapi({ type: "number" });
+
 /** An amount as sent: a number in the credit's unit, or a string with a unit. Semantics: src/policy/units.ts. */
-export const amountSchema = z.union([z.number(), z.string().max(64)]).openapi({
+export const amountSchema = z.union([anyJsonNumber, z.string().max(64)]).openapi({
   description: 'A number in the credit\'s unit, or a string with a unit such as "20MB"',
   example: 1,
 });

@@ -42,7 +42,15 @@ export interface MemberCall {
   idempotencyKey: string | null;
   /** The member's normalised request, compared on idempotent replays. */
   fingerprint: string;
+  /** The amount a refusal reports (the member's default when `amount` is null). */
+  requestedAmount: number;
   policyVersion: string;
+}
+
+/** An org's answer to a member's settle, with the fingerprint the member remembers its key under. */
+export interface MemberSettle {
+  result: RpcResult<Decision>;
+  fingerprint: string | null;
 }
 
 export interface CustomerView {
@@ -74,6 +82,7 @@ export interface CustomerIdentity {
   id: string;
   type: string;
   plan: string | null;
+  org: string | null;
   alternateIds: string[];
 }
 

@@ -3,6 +3,7 @@ import { EXPIRED_HOLD_RETENTION_MS, expireHold, isHoldForgotten } from "../domai
 import { routeEntitlement, routeOrgEntitlement } from "../domain/plans";
 import type { CompiledEntitlement, CompiledPolicy, CustomerRecord, Decision, Hold } from "../domain/types";
 import { loadPolicyVersion } from "../policy/store";
+import { claimAlternateIds, releaseAlternateIds } from "./alternate-ids";
 import { entitlementDefinition, normaliseAmount } from "./amounts";
 import type {
   CustomerIdentity,
@@ -11,6 +12,7 @@ import type {
   CustomerView,
   EventPage,
   MemberCall,
+  MemberSettle,
   MeterCall,
   OrgInfo,
   RpcError,
@@ -37,6 +39,10 @@ function policyUnavailable(): RpcError {
 /** One customer's record, meters, holds, idempotency keys and event log (SPEC §3, §4). RPC methods only. */
 export class CustomerObject extends DurableObject<Env> {
   private readonly store: CustomerStore;
+  /** Alternate-ID changes run one after another (see `exclusive`). */
+  private alternateIdLock: Promise<unknown> = Promise.resolve();
+  /** IDs being claimed right now, before the record lists them. */
+  private readonly claiming = new Set<string>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -54,7 +60,13 @@ export class CustomerObject extends DurableObject<Env> {
     if (record === null) return UNKNOWN;
     return {
       kind: "ok",
-      value: { id: record.id, type: record.type, plan: record.plan, alternateIds: record.alternateIds },
+      value: {
+        id: record.id,
+        type: record.type,
+        plan: record.plan,
+        org: record.org,
+        alternateIds: record.alternateIds,
+      },
     };
   }
 
@@ -87,9 +99,12 @@ export class CustomerObject extends DurableObject<Env> {
     if (this.confirm(call.presentedAlternateId) === null) return UNKNOWN;
     const active = await loadPolicyVersion(this.env, call.policyVersion);
     if (active === null) return policyUnavailable();
-    if (call.op === "settle") return this.settle(call, active.policy);
+    // Confirm again after every await: a delete or an alternate-ID removal may have run meanwhile.
+    const current = this.confirm(call.presentedAlternateId);
+    if (current === null) return UNKNOWN;
+    if (call.op === "settle") return this.settle(current, call, active.policy);
     const entName = call.entitlement ?? "";
-    const orgPlan = await this.inheritedPlan(this.store.record as CustomerRecord);
+    const orgPlan = await this.inheritedPlan(current);
     // Re-read after the await: the record may have changed or gone meanwhile.
     const record = this.confirm(call.presentedAlternateId);
     if (record === null) return UNKNOWN;
@@ -151,6 +166,7 @@ export class CustomerObject extends DurableObject<Env> {
     return this.forwardToOrg(
       record,
       route.org,
+      route.plan.name,
       call,
       entName,
       amount.amount,
@@ -163,6 +179,7 @@ export class CustomerObject extends DurableObject<Env> {
   private async forwardToOrg(
     record: CustomerRecord,
     org: string,
+    plan: string,
     call: MeterCall,
     entitlement: string,
     amount: number | null,
@@ -188,10 +205,11 @@ export class CustomerObject extends DurableObject<Env> {
       ttlMs: call.ttlMs,
       idempotencyKey: call.idempotencyKey,
       fingerprint,
+      requestedAmount: effectiveAmount,
       policyVersion,
     });
     if (result.kind === "unknown") {
-      // The org was deleted: its members have no org now.
+      // The org was deleted: its members have no org now, and decide under their own or the default plan.
       return refuseLocally(
         this.store,
         {
@@ -199,7 +217,7 @@ export class CustomerObject extends DurableObject<Env> {
           entitlement,
           reason: "no_org",
           message: `${entitlement} is metered per org and org ${org} no longer exists`,
-          plan: null,
+          plan,
           meteredOn: null,
           amount: effectiveAmount,
           policyVersion,
@@ -229,10 +247,12 @@ export class CustomerObject extends DurableObject<Env> {
 
   /** An org-scoped call from a member: the limit, mode and plan are this org's. */
   async meterForMember(call: MemberCall): Promise<RpcResult<Decision>> {
-    const record = this.store.record;
-    if (record === null) return UNKNOWN;
+    if (this.store.record === null) return UNKNOWN;
     const active = await loadPolicyVersion(this.env, call.policyVersion);
     if (active === null) return policyUnavailable();
+    // Read after the await: the org may have been deleted meanwhile.
+    const record = this.store.record;
+    if (record === null) return UNKNOWN;
     const nowMs = Date.now();
     if (call.op === "settle")
       return this.settleHere(
@@ -243,7 +263,7 @@ export class CustomerObject extends DurableObject<Env> {
         active.policy,
         nowMs,
         true,
-      );
+      ).result;
     const route = routeOrgEntitlement(active.policy, record, call.entitlement);
     if (route.kind !== "local") {
       const reason = route.kind === "refused" ? route.reason : "not_entitled";
@@ -256,7 +276,7 @@ export class CustomerObject extends DurableObject<Env> {
           message: route.kind === "refused" ? route.message : "",
           plan: route.kind === "refused" ? route.plan : null,
           meteredOn: record.id,
-          amount: call.amount ?? 1,
+          amount: call.amount ?? call.requestedAmount,
           policyVersion: active.version,
         },
         call.op,
@@ -287,35 +307,50 @@ export class CustomerObject extends DurableObject<Env> {
     return result;
   }
 
-  private async settle(call: MeterCall, policy: CompiledPolicy): Promise<RpcResult<Decision>> {
-    const record = this.store.record as CustomerRecord;
+  private async settle(
+    record: CustomerRecord,
+    call: MeterCall,
+    policy: CompiledPolicy,
+  ): Promise<RpcResult<Decision>> {
     const holdId = call.holdId ?? "";
+    const key = call.idempotencyKey;
     const hold = this.store.holds.get(holdId);
-    if ((hold === undefined || hold.customer !== record.id) && record.org !== null) {
-      const raw = call.amount;
-      const result = await this.orgStub(record.org).settleForMember(
-        record.id,
-        holdId,
-        raw,
-        call.idempotencyKey,
-        policy.version,
-      );
-      return result.kind === "unknown" ? holdNotFound(holdId) : result;
+    if (hold !== undefined && hold.customer === record.id) {
+      return this.settleHere(record.id, holdId, call.amount, key, policy, Date.now(), false).result;
     }
-    return this.settleHere(record.id, holdId, call.amount, call.idempotencyKey, policy, Date.now(), false);
+    // Not a hold of this object's own: keys are this customer's (SPEC §11), so a key it already used answers
+    // here first, whether the hold it settled lived on this object or on the org.
+    const replay = replaySettle(this.store, policy, record.id, holdId, call.amount, key, Date.now());
+    if (replay !== null) return replay;
+    if (record.org === null) return holdNotFound(holdId);
+    const { result, fingerprint } = await this.orgStub(record.org).settleForMember(
+      record.id,
+      holdId,
+      call.amount,
+      key,
+      policy.version,
+    );
+    if (result.kind === "unknown") return holdNotFound(holdId);
+    if (result.kind === "ok" && !result.value.replayed && key !== null && fingerprint !== null) {
+      const decision = result.value;
+      this.store.transaction(() =>
+        rememberIdempotent(this.store, record.id, key, fingerprint, "settle", decision, Date.now()),
+      );
+    }
+    return result;
   }
 
-  /** Settle a member's hold kept on this org. */
+  /** Settle a member's hold kept on this org; answers the fingerprint the member keeps its key under. */
   async settleForMember(
     member: string,
     holdId: string,
     amount: number | string | null,
     idempotencyKey: string | null,
     policyVersion: string,
-  ): Promise<RpcResult<Decision>> {
-    if (this.store.record === null) return UNKNOWN;
+  ): Promise<MemberSettle> {
+    if (this.store.record === null) return { result: UNKNOWN, fingerprint: null };
     const active = await loadPolicyVersion(this.env, policyVersion);
-    if (active === null) return policyUnavailable();
+    if (active === null) return { result: policyUnavailable(), fingerprint: null };
     return this.settleHere(member, holdId, amount, idempotencyKey, active.policy, Date.now(), true);
   }
 
@@ -327,24 +362,32 @@ export class CustomerObject extends DurableObject<Env> {
     policy: CompiledPolicy,
     nowMs: number,
     asOrg: boolean,
-  ): RpcResult<Decision> {
-    const record = this.store.record as CustomerRecord;
+  ): MemberSettle {
+    const record = this.store.record;
+    if (record === null) return { result: UNKNOWN, fingerprint: null };
     const hold = this.store.holds.get(holdId);
     if (hold === undefined || hold.customer !== customer) {
       // A replayed settle finds its hold gone: answer from the key before calling it unknown.
-      return replaySettle(this.store, customer, holdId, key, nowMs) ?? holdNotFound(holdId);
+      const replay = replaySettle(this.store, policy, customer, holdId, rawAmount, key, nowMs);
+      return { result: replay ?? holdNotFound(holdId), fingerprint: null };
     }
     const { plan, ent } = this.holdEntitlement(policy, record, hold, asOrg);
     const amount = normaliseAmount(rawAmount, ent);
-    if (!amount.ok) return { kind: "error", status: 400, code: "invalid_amount", message: amount.message };
+    if (!amount.ok) {
+      return {
+        result: { kind: "error", status: 400, code: "invalid_amount", message: amount.message },
+        fingerprint: null,
+      };
+    }
     const fingerprint = fingerprintOf({
       op: "settle",
       entitlement: hold.entitlement,
       amount: amount.amount ?? hold.amount,
       ttlMs: null,
       holdId,
+      heldAmount: hold.amount,
     });
-    return meterLocally(
+    const result = meterLocally(
       this.store,
       policy,
       {
@@ -362,6 +405,7 @@ export class CustomerObject extends DurableObject<Env> {
       nowMs,
       newHoldId,
     );
+    return { result, fingerprint };
   }
 
   /** The definition a hold settles under: the current plan's, else any plan's (usage is never dropped). */
@@ -431,23 +475,107 @@ export class CustomerObject extends DurableObject<Env> {
     return { kind: "ok", value: buildView(this.store, current, active?.policy ?? null, orgPlan, Date.now()) };
   }
 
-  /** Create or merge the record (the Worker has checked plan, org and alternate-ID claims). */
+  /**
+   * Run a change to the alternate-ID list alone: each one diffs against the list the previous one left, so
+   * concurrent changes cannot leave a claim in the index that the record does not list.
+   */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.alternateIdLock.then(fn);
+    this.alternateIdLock = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Whether this customer lists `alternateId` or is claiming it now (the index asks before a takeover). */
+  async holdsAlternateId(alternateId: string): Promise<boolean> {
+    return this.claiming.has(alternateId) || (this.store.record?.alternateIds.includes(alternateId) ?? false);
+  }
+
+  /**
+   * Move the alternate-ID list to `next`: claim what is new (409 and nothing changed when one is taken), run
+   * `write` (which stores the record), then free what is gone. Call inside `exclusive`.
+   */
+  private async changeAlternateIds(id: string, next: string[], write: () => void): Promise<RpcError | null> {
+    const before = this.store.record?.alternateIds ?? [];
+    const added = next.filter((a) => !before.includes(a));
+    for (const a of added) this.claiming.add(a);
+    try {
+      const refused = await claimAlternateIds(this.env, id, added);
+      if (refused !== null) return refused;
+      try {
+        write();
+      } catch (error) {
+        await releaseAlternateIds(this.env, id, added);
+        throw error;
+      }
+    } finally {
+      for (const a of added) this.claiming.delete(a);
+    }
+    await releaseAlternateIds(
+      this.env,
+      id,
+      before.filter((a) => !next.includes(a)),
+    );
+    return null;
+  }
+
+  /** Store the record merged with `patch`, with its events. */
+  private writeRecord(id: string, patch: CustomerPatch): void {
+    const nowMs = Date.now();
+    // Merged with the record as it is now: a plan change may have landed while claims were awaited.
+    const { record, events } = mergeRecord(this.store.record, id, patch, nowMs);
+    this.store.transaction(() => {
+      this.store.putRecord(record);
+      this.store.appendEvents(events, id, id, nowMs);
+    });
+  }
+
+  /** Create or merge the record (the Worker has checked plan and org); claims and frees alternate IDs. */
   async upsert(
     id: string,
     patch: CustomerPatch,
     policyVersion: string | null,
   ): Promise<RpcResult<CustomerView>> {
-    const current = this.store.record;
-    if (current !== null && current.id !== id) {
-      return { kind: "error", status: 409, code: "conflict", message: "object holds another customer" };
-    }
-    const nowMs = Date.now();
-    const { record, events } = mergeRecord(current, id, patch, nowMs);
-    this.store.transaction(() => {
-      this.store.putRecord(record);
-      this.store.appendEvents(events, id, id, nowMs);
+    return this.exclusive(async () => {
+      const current = this.store.record;
+      if (current !== null && current.id !== id) {
+        return { kind: "error", status: 409, code: "conflict", message: "object holds another customer" };
+      }
+      const next =
+        patch.alternateIds === undefined ? (current?.alternateIds ?? []) : [...new Set(patch.alternateIds)];
+      const refused = await this.changeAlternateIds(id, next, () => this.writeRecord(id, patch));
+      return refused ?? this.view(null, policyVersion);
     });
-    return this.view(null, policyVersion);
+  }
+
+  /** Add one alternate ID (a no-op when listed already). */
+  async addAlternateId(alternateId: string, policyVersion: string | null): Promise<RpcResult<CustomerView>> {
+    return this.exclusive(async () => {
+      const current = this.store.record;
+      if (current === null) return UNKNOWN;
+      if (current.alternateIds.includes(alternateId)) return this.view(null, policyVersion);
+      const next = [...current.alternateIds, alternateId];
+      const refused = await this.changeAlternateIds(current.id, next, () =>
+        this.writeRecord(current.id, { alternateIds: next }),
+      );
+      return refused ?? this.view(null, policyVersion);
+    });
+  }
+
+  /** Remove one alternate ID (idempotent). */
+  async removeAlternateId(
+    alternateId: string,
+    policyVersion: string | null,
+  ): Promise<RpcResult<CustomerView>> {
+    return this.exclusive(async () => {
+      const current = this.store.record;
+      if (current === null) return UNKNOWN;
+      if (!current.alternateIds.includes(alternateId)) return this.view(null, policyVersion);
+      const next = current.alternateIds.filter((a) => a !== alternateId);
+      await this.changeAlternateIds(current.id, next, () =>
+        this.writeRecord(current.id, { alternateIds: next }),
+      );
+      return this.view(null, policyVersion);
+    });
   }
 
   /** `PUT /v1/customers/:id/plan`. */
@@ -471,29 +599,29 @@ export class CustomerObject extends DurableObject<Env> {
     return this.view(null, policyVersion);
   }
 
-  /** Replace the alternate IDs (the Worker claims and frees them in the index around this call). */
-  async setAlternateIds(ids: string[], policyVersion: string | null): Promise<RpcResult<CustomerView>> {
-    const current = this.store.record;
-    if (current === null) return UNKNOWN;
-    return this.upsert(current.id, { alternateIds: ids }, policyVersion);
-  }
-
-  /** Delete the customer: record, meters, holds and keys go; `customer.deleted` stays in the log. */
+  /**
+   * Delete the customer: record, meters, holds and keys go, its alternate IDs are freed; `customer.deleted`
+   * stays in the log. Answers the IDs it held.
+   */
   async remove(): Promise<RpcResult<string[]>> {
-    const current = this.store.record;
-    if (current === null) return UNKNOWN;
-    const nowMs = Date.now();
-    this.store.transaction(() => {
-      this.store.clearCustomer();
-      this.store.appendEvents(
-        [{ type: "customer.deleted", data: { id: current.id } }],
-        current.id,
-        current.id,
-        nowMs,
-      );
+    return this.exclusive(async () => {
+      const current = this.store.record;
+      if (current === null) return UNKNOWN;
+      await this.changeAlternateIds(current.id, [], () => {
+        const nowMs = Date.now();
+        this.store.transaction(() => {
+          this.store.clearCustomer();
+          this.store.appendEvents(
+            [{ type: "customer.deleted", data: { id: current.id } }],
+            current.id,
+            current.id,
+            nowMs,
+          );
+        });
+      });
+      await this.ctx.storage.deleteAlarm();
+      return { kind: "ok", value: current.alternateIds };
     });
-    await this.ctx.storage.deleteAlarm();
-    return { kind: "ok", value: current.alternateIds };
   }
 
   /** The serialised state (format 1). */
@@ -505,24 +633,29 @@ export class CustomerObject extends DurableObject<Env> {
 
   /** Overwrite this object's record, meters and holds with a state document. */
   async importState(state: CustomerState, policyVersion: string | null): Promise<RpcResult<CustomerView>> {
-    const nowMs = Date.now();
-    const decoded = decodeState(state);
-    const existed = this.store.record !== null;
-    this.store.transaction(() => {
-      this.store.clearCustomer();
-      this.store.putRecord(decoded.record);
-      for (const [name, meter] of decoded.meters) this.store.putMeter(name, meter);
-      for (const hold of decoded.holds) this.store.putHold(hold);
-      const type = existed ? "customer.updated" : "customer.created";
-      this.store.appendEvents(
-        [{ type, data: { restored: true, id: decoded.record.id } }],
-        decoded.record.id,
-        decoded.record.id,
-        nowMs,
-      );
+    return this.exclusive(async () => {
+      const decoded = decodeState(state);
+      const id = decoded.record.id;
+      const current = this.store.record;
+      if (current !== null && current.id !== id) {
+        return { kind: "error", status: 409, code: "conflict", message: "object holds another customer" };
+      }
+      decoded.record.alternateIds = [...new Set(decoded.record.alternateIds)];
+      const refused = await this.changeAlternateIds(id, decoded.record.alternateIds, () => {
+        const nowMs = Date.now();
+        const type = this.store.record !== null ? "customer.updated" : "customer.created";
+        this.store.transaction(() => {
+          this.store.clearCustomer();
+          this.store.putRecord(decoded.record);
+          for (const [name, meter] of decoded.meters) this.store.putMeter(name, meter);
+          for (const hold of decoded.holds) this.store.putHold(hold);
+          this.store.appendEvents([{ type, data: { restored: true, id } }], id, id, nowMs);
+        });
+      });
+      if (refused !== null) return refused;
+      await this.scheduleAlarm();
+      return this.view(null, policyVersion);
     });
-    await this.scheduleAlarm();
-    return this.view(null, policyVersion);
   }
 
   /** A page of the event log. */

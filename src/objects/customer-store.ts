@@ -10,6 +10,8 @@ import { migrate, schemaExists } from "./sql-schema";
 export const EVENTS_KEPT = 1000;
 /** Idempotency keys live 24 h (SPEC §3.6). */
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+/** Expired idempotency keys are deleted once per this many stored keys. */
+const PRUNE_EVERY_KEYS = 100;
 
 export interface IdempotencyEntry {
   fingerprint: string;
@@ -23,6 +25,7 @@ export class CustomerStore {
   readonly holds = new Map<string, Hold>();
   private lastSeq = 0;
   private ready = false;
+  private keysSincePrune = 0;
 
   constructor(private readonly storage: DurableObjectStorage) {
     // An object that was only ever asked about (an alternate ID tried as a canonical id) stays empty:
@@ -39,6 +42,8 @@ export class CustomerStore {
   }
 
   private load(): void {
+    this.meters.clear();
+    this.holds.clear();
     const rec = this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'record'").toArray()[0];
     this.record = rec === undefined ? null : (JSON.parse(rec.value) as CustomerRecord);
     for (const row of this.sql.exec<{ entitlement: string; state: string }>(
@@ -60,7 +65,13 @@ export class CustomerStore {
       migrate(this.sql);
       this.ready = true;
     }
-    return this.storage.transactionSync(fn);
+    try {
+      return this.storage.transactionSync(fn);
+    } catch (error) {
+      // The write rolled back; the in-memory copies may hold part of it. The disk is the truth again.
+      this.load();
+      throw error;
+    }
   }
 
   putRecord(record: CustomerRecord | null): void {
@@ -118,6 +129,12 @@ export class CustomerStore {
   }
 
   putIdempotency(customer: string, key: string, fingerprint: string, response: string, nowMs: number): void {
+    // Keys are also pruned here, not only by the hold alarm: a customer that never reserves has no alarm.
+    this.keysSincePrune += 1;
+    if (this.keysSincePrune >= PRUNE_EVERY_KEYS) {
+      this.keysSincePrune = 0;
+      this.pruneIdempotency(nowMs);
+    }
     this.sql.exec(
       "INSERT OR REPLACE INTO idempotency (customer, key, fingerprint, response, created_at) VALUES (?, ?, ?, ?, ?)",
       customer,
@@ -131,6 +148,7 @@ export class CustomerStore {
   /** Append events with gap-free seq numbers (call inside `transaction`). */
   appendEvents(events: DomainEvent[], customer: string, meteredOn: string, nowMs: number): StoredEvent[] {
     const at = new Date(nowMs).toISOString();
+    const firstSeq = this.lastSeq + 1;
     const stored: StoredEvent[] = [];
     for (const e of events) {
       const event: StoredEvent = {
@@ -153,7 +171,8 @@ export class CustomerStore {
       );
       stored.push(event);
     }
-    if (events.length > 0 && this.lastSeq % 100 === 0) {
+    // Prune once per hundred events: whenever this batch reached a multiple of 100, not only landed on one.
+    if (events.length > 0 && Math.floor(this.lastSeq / 100) > Math.floor((firstSeq - 1) / 100)) {
       this.sql.exec("DELETE FROM events WHERE seq <= ?", this.lastSeq - EVENTS_KEPT);
     }
     return stored;

@@ -7,6 +7,7 @@ import type { DecisionContext } from "../domain/decision";
 import { refusalDecision } from "../domain/decision";
 import { applyMeter, type MeterRequest } from "../domain/meter";
 import type { CompiledEntitlement, CompiledPolicy, Decision, Hold } from "../domain/types";
+import { entitlementDefinition, normaliseAmount } from "./amounts";
 import type { RpcError, RpcResult } from "./contract";
 import type { CustomerStore } from "./customer-store";
 
@@ -148,15 +149,27 @@ export function refuseLocally(
   return { kind: "ok", value: decision };
 }
 
-/** The normalised request compared on replays (SPEC §11): `"1GB"` and `1000` in an MB credit are one body. */
+/**
+ * The normalised request compared on replays (SPEC §11): `"1GB"` and `1000` in an MB credit are one body.
+ * A settle also carries its hold's amount, so a replay can be compared once the hold is gone (an omitted
+ * amount means the held amount).
+ */
 export function fingerprintOf(parts: {
   op: string;
   entitlement: string | null;
   amount: number | null;
   ttlMs: number | null;
   holdId: string | null;
+  heldAmount?: number | null;
 }): string {
-  return JSON.stringify([parts.op, parts.entitlement, parts.amount, parts.ttlMs, parts.holdId]);
+  return JSON.stringify([
+    parts.op,
+    parts.entitlement,
+    parts.amount,
+    parts.ttlMs,
+    parts.holdId,
+    parts.heldAmount ?? null,
+  ]);
 }
 
 /** A fresh hold id. */
@@ -166,18 +179,38 @@ export function newHoldId(): string {
   return `hold_${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}`;
 }
 
-/** A settle whose hold is gone: the stored answer when this key settled this very hold, else a conflict. */
+/**
+ * A settle whose hold is not here: the stored answer when this key settled this very hold with the same
+ * normalised amount, `409` when the key came with another body, `400 invalid_amount` for a bad amount, null
+ * when the key is new (or absent).
+ */
 export function replaySettle(
   store: CustomerStore,
+  policy: CompiledPolicy,
   customer: string,
   holdId: string,
+  rawAmount: number | string | null,
   key: string | null,
   nowMs: number,
 ): RpcResult<Decision> | null {
   if (key === null) return null;
   const entry = store.getIdempotency(customer, key, nowMs);
   if (entry === null) return null;
-  const fingerprint = JSON.parse(entry.fingerprint) as unknown[];
-  if (fingerprint[0] !== "settle" || fingerprint[4] !== holdId) return idempotencyConflict();
+  const stored = JSON.parse(entry.fingerprint) as unknown[];
+  if (stored[0] !== "settle" || stored[4] !== holdId || typeof stored[1] !== "string") {
+    return idempotencyConflict();
+  }
+  const heldAmount = typeof stored[5] === "number" ? stored[5] : null;
+  const amount = normaliseAmount(rawAmount, entitlementDefinition(policy, stored[1]));
+  if (!amount.ok) return { kind: "error", status: 400, code: "invalid_amount", message: amount.message };
+  const fingerprint = fingerprintOf({
+    op: "settle",
+    entitlement: stored[1],
+    amount: amount.amount ?? heldAmount,
+    ttlMs: null,
+    holdId,
+    heldAmount,
+  });
+  if (fingerprint !== entry.fingerprint) return idempotencyConflict();
   return { kind: "ok", value: { ...(JSON.parse(entry.response) as Decision), replayed: true } };
 }

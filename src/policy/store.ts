@@ -1,12 +1,18 @@
 /**
  * Policies in Workers KV (SPEC §5.1, §10): immutable documents under `policy:<version>` plus one small pointer
- * `policy:active`. Only validated versions are ever pointed at, so last-known-good is the pointer itself; an
+ * `policy:active` (and `policy:last-good`, see below). Only validated versions are ever pointed at; an
  * isolate caches the pointer for POLICY_CACHE_SECONDS and each compiled version for its lifetime.
  */
 import type { CompiledPolicy } from "../domain/types";
 import { validatePolicy } from "./load";
 
 export const ACTIVE_KEY = "policy:active";
+/**
+ * The last version a validated write made active. A fresh isolate that finds `policy:active` naming a missing
+ * or invalid document falls back to it, so the last valid policy stays in force everywhere, not only in
+ * isolates that saw it before (SPEC §5.1). Writers should put it right after `policy:active`.
+ */
+export const LAST_GOOD_KEY = "policy:last-good";
 export const documentKey = (version: string): string => `policy:${version}`;
 
 /** What KV holds under `policy:<version>`. */
@@ -35,6 +41,7 @@ const DEFAULT_CACHE_SECONDS = 10;
 const compiled = new Map<string, ActivePolicy>();
 let pointerCache: { pointer: PolicyPointer | null; fetchedAtMs: number } | null = null;
 let lastGood: ActivePolicy | null = null;
+let lastGoodLookupMs: number | null = null;
 
 function cacheMs(env: Env): number {
   const raw = Number(env.POLICY_CACHE_SECONDS ?? DEFAULT_CACHE_SECONDS);
@@ -53,7 +60,9 @@ export async function loadPolicyVersion(env: Env, version: string): Promise<Acti
     return null;
   }
   if (result.policy.version !== version) {
-    console.error(JSON.stringify({ level: "error", msg: "policy document does not match its version", version }));
+    console.error(
+      JSON.stringify({ level: "error", msg: "policy document does not match its version", version }),
+    );
     return null;
   }
   const active: ActivePolicy = {
@@ -66,25 +75,40 @@ export async function loadPolicyVersion(env: Env, version: string): Promise<Acti
   return active;
 }
 
+function asPointer(value: unknown): PolicyPointer | null {
+  return value !== null && typeof value === "object" && typeof (value as PolicyPointer).version === "string"
+    ? (value as PolicyPointer)
+    : null;
+}
+
 async function readPointer(env: Env, nowMs: number): Promise<PolicyPointer | null> {
   if (pointerCache !== null && nowMs - pointerCache.fetchedAtMs < cacheMs(env)) return pointerCache.pointer;
-  const pointer = await env.POLICIES.get<PolicyPointer>(ACTIVE_KEY, "json").catch(() => null);
-  const valid = pointer !== null && typeof pointer === "object" && typeof pointer.version === "string";
-  pointerCache = { pointer: valid ? pointer : null, fetchedAtMs: nowMs };
+  const pointer = await env.POLICIES.get<unknown>(ACTIVE_KEY, "json").catch(() => null);
+  pointerCache = { pointer: asPointer(pointer), fetchedAtMs: nowMs };
   return pointerCache.pointer;
+}
+
+/** This isolate's last good policy, else (a fresh isolate) the one `policy:last-good` names, if it loads. */
+async function recallLastGood(env: Env, nowMs: number): Promise<ActivePolicy | null> {
+  if (lastGood !== null) return lastGood;
+  if (lastGoodLookupMs !== null && nowMs - lastGoodLookupMs < cacheMs(env)) return null;
+  lastGoodLookupMs = nowMs;
+  const pointer = asPointer(await env.POLICIES.get<unknown>(LAST_GOOD_KEY, "json").catch(() => null));
+  if (pointer !== null) lastGood = await loadPolicyVersion(env, pointer.version);
+  return lastGood;
 }
 
 /**
  * The policy in force, or null when there has never been a valid one (`503 policy_unavailable`).
- * A pointer to a missing or invalid document leaves the last good policy of this isolate in force.
+ * A pointer to a missing or invalid document leaves the last good policy in force.
  */
 export async function getActivePolicy(env: Env, nowMs = Date.now()): Promise<ActivePolicy | null> {
   const pointer = await readPointer(env, nowMs);
-  if (pointer === null) return lastGood;
-  if (lastGood?.version === pointer.version) return lastGood;
-  const active = await loadPolicyVersion(env, pointer.version);
-  if (active !== null) lastGood = active;
-  return lastGood;
+  if (pointer !== null && lastGood?.version === pointer.version) return lastGood;
+  const active = pointer === null ? null : await loadPolicyVersion(env, pointer.version);
+  if (active === null) return recallLastGood(env, nowMs);
+  lastGood = active;
+  return active;
 }
 
 /**
@@ -98,12 +122,16 @@ export async function storePolicy(
   nowMs = Date.now(),
 ): Promise<ActivePolicy> {
   const current = await getActivePolicy(env, nowMs);
-  if (current !== null && current.version === policy.version) return current;
-  const updatedAt = new Date(nowMs).toISOString();
+  const same = current !== null && current.version === policy.version;
+  // The same policy again is a no-op, unless the pointer in KV no longer names it (then it is repaired).
+  if (same && pointerCache?.pointer?.version === policy.version) return current;
+  const updatedAt = same ? current.updatedAt : new Date(nowMs).toISOString();
   const stored: StoredPolicy = { version: policy.version, updatedAt, document };
   // Document first, pointer second: the pointer only ever names a stored, validated version.
   await env.POLICIES.put(documentKey(policy.version), JSON.stringify(stored));
-  await env.POLICIES.put(ACTIVE_KEY, JSON.stringify({ version: policy.version, updatedAt } satisfies PolicyPointer));
+  const pointer = JSON.stringify({ version: policy.version, updatedAt } satisfies PolicyPointer);
+  await env.POLICIES.put(ACTIVE_KEY, pointer);
+  await env.POLICIES.put(LAST_GOOD_KEY, pointer);
   const active: ActivePolicy = { version: policy.version, updatedAt, policy, document };
   compiled.set(policy.version, active);
   lastGood = active;
@@ -116,4 +144,5 @@ export function clearPolicyCache(): void {
   compiled.clear();
   pointerCache = null;
   lastGood = null;
+  lastGoodLookupMs = null;
 }

@@ -2,7 +2,7 @@
 import type { Hono } from "hono";
 import { z } from "zod";
 import { getActivePolicy } from "../../policy/store";
-import { POLICY_LIMIT_BYTES, readJson } from "../body";
+import { POLICY_LIMIT_BYTES, readJson, toIssues } from "../body";
 import {
   customerPatchSchema,
   customerStateSchema,
@@ -184,7 +184,7 @@ export function registerCustomerRoutes(app: Hono<AppEnv>): void {
   app.get("/v1/customers/:id/events", async (c) => {
     const query = eventsQuerySchema.safeParse(c.req.query());
     if (!query.success) {
-      throw invalidRequest(query.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })));
+      throw invalidRequest(toIssues(query.error));
     }
     const id = param(c.req.param("id"), "id");
     return c.json(await listCustomerEvents(c.env, id, query.data.after ?? 0, query.data.limit ?? 100));
