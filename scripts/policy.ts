@@ -6,7 +6,13 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ACTIVE_KEY, documentKey, type PolicyPointer, type StoredPolicy } from "../src/policy/store";
+import {
+  ACTIVE_KEY,
+  documentKey,
+  LAST_GOOD_KEY,
+  type PolicyPointer,
+  type StoredPolicy,
+} from "../src/policy/store";
 import { formatIssues, validatePolicyFile } from "./lib/policy-file";
 import { runWrangler } from "./lib/wrangler";
 
@@ -115,6 +121,8 @@ async function push(options: PushOptions): Promise<number> {
     // Document first, pointer second: the pointer only ever names a stored, validated version.
     await putKey(documentKey(version), JSON.stringify(stored), options, dir);
     await putKey(ACTIVE_KEY, JSON.stringify(pointer), options, dir);
+    // The fallback a fresh isolate uses if the active pointer ever names a broken document (as the route does).
+    await putKey(LAST_GOOD_KEY, JSON.stringify(pointer), options, dir);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
