@@ -1,15 +1,21 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { WEBHOOK_TEST_SECRET } from "./test/support/webhook-secret.ts";
 
-// Two projects: the pure core runs on Node (fast, no runtime needed); everything that
-// touches Durable Objects, KV or HTTP runs inside workerd through the Workers plugin.
+// The pure core runs on Node (fast, no runtime needed); everything that touches Durable Objects, KV or HTTP
+// runs inside workerd through the Workers plugin. Webhook delivery has a project of its own, so that only its
+// tests run with WEBHOOK_URL set (a delivery alarm on every other test's events would only add noise).
 export default defineConfig({
   test: {
     projects: [
       {
         test: {
           name: "unit",
-          include: ["test/domain/**/*.test.ts", "test/policy/**/*.test.ts"],
+          include: [
+            "test/domain/**/*.test.ts",
+            "test/policy/**/*.test.ts",
+            "test/webhooks/**/*.unit.test.ts",
+          ],
           environment: "node",
         },
       },
@@ -34,6 +40,27 @@ export default defineConfig({
           name: "workers",
           globalSetup: ["./test/support/mock-upstream-setup.ts"],
           include: ["test/objects/**/*.test.ts", "test/http/**/*.test.ts", "test/gateway/**/*.test.ts"],
+        },
+      },
+      {
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                ADMIN_TOKEN: "test-admin-token",
+                POLICY_CACHE_SECONDS: "0",
+                WEBHOOK_URL: `${inject("webhookReceiverUrl")}/hooks`,
+                WEBHOOK_SECRET: WEBHOOK_TEST_SECRET,
+              },
+            },
+          })),
+        ],
+        test: {
+          name: "webhooks",
+          globalSetup: ["./test/support/webhook-receiver-setup.ts"],
+          include: ["test/webhooks/**/*.test.ts"],
+          exclude: ["test/webhooks/**/*.unit.test.ts"],
         },
       },
     ],

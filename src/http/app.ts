@@ -4,6 +4,7 @@
  */
 import { Hono } from "hono";
 import { getActivePolicy } from "../policy/store";
+import { webhookConfig } from "../webhooks/config";
 import { ApiError, errorResponse, onError } from "./errors";
 import { requireAdmin } from "./middleware/auth";
 import { requestId } from "./middleware/request-id";
@@ -51,7 +52,11 @@ export function createApp(): Hono<AppEnv> {
 
   app.get("/healthz", async (c) => {
     const active = await getActivePolicy(c.env);
-    return c.json({ ok: true, policyVersion: active?.version ?? null });
+    const hooks = webhookConfig(c.env);
+    // Says why events are not delivered (SPEC §11), never what the secret is.
+    const webhooks =
+      hooks.state === "misconfigured" ? { state: hooks.state, reason: hooks.reason } : { state: hooks.state };
+    return c.json({ ok: true, policyVersion: active?.version ?? null, webhooks });
   });
   registerRoute({
     method: "get",

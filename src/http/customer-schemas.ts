@@ -111,6 +111,17 @@ const eventSchema = z
     meteredOn: z.string(),
     entitlement: z.string().optional(),
     data: z.record(z.string(), z.unknown()),
+    delivery: z
+      .object({
+        status: z.enum(["pending", "delivered", "not_delivered"]),
+        attempts: z.number().int(),
+        deliveredAt: z.string().nullable(),
+        nextAttemptAt: z.string().nullable(),
+        lastError: z.string().nullable(),
+      })
+      .openapi({
+        description: "Webhook delivery: not_delivered when no WEBHOOK_URL was set as it was written",
+      }),
   })
   .openapi("Event");
 

@@ -143,5 +143,9 @@ export const policyResponseSchema = z
 
 /** `GET /healthz` → `{ ok, policyVersion }`. */
 export const healthResponseSchema = z
-  .object({ ok: z.boolean(), policyVersion: policyVersionSchema.nullable() })
+  .object({
+    ok: z.boolean(),
+    policyVersion: policyVersionSchema.nullable(),
+    webhooks: z.object({ state: z.enum(["off", "on", "misconfigured"]), reason: z.string().optional() }),
+  })
   .openapi("Health");

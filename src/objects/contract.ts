@@ -4,6 +4,7 @@
  */
 import type { Decision, StoredEvent } from "../domain/types";
 import type { MeterView } from "../domain/view";
+import type { EventDelivery } from "./customer-store";
 
 export type RpcError = {
   kind: "error";
@@ -94,7 +95,8 @@ export interface OrgInfo {
 }
 
 export interface EventPage {
-  events: StoredEvent[];
+  /** Each event with where it stands in the webhook outbox. */
+  events: (StoredEvent & { delivery: EventDelivery })[];
   next: number | null;
 }
 

@@ -3,6 +3,7 @@ import { EXPIRED_HOLD_RETENTION_MS, expireHold, isHoldForgotten } from "../domai
 import { routeEntitlement, routeOrgEntitlement } from "../domain/plans";
 import type { CompiledEntitlement, CompiledPolicy, CustomerRecord, Decision, Hold } from "../domain/types";
 import { loadPolicyVersion } from "../policy/store";
+import { type WebhookConfig, webhookConfig } from "../webhooks/config";
 import { claimAlternateIds, releaseAlternateIds } from "./alternate-ids";
 import { entitlementDefinition, normaliseAmount } from "./amounts";
 import type {
@@ -29,6 +30,7 @@ import {
   replaySettle,
 } from "./object-metering";
 import { buildView, clearAllUsage, decodeState, exportState, mergeRecord } from "./object-records";
+import { deliverDue } from "./outbox";
 
 const UNKNOWN = { kind: "unknown" } as const;
 
@@ -44,9 +46,29 @@ export class CustomerObject extends DurableObject<Env> {
   /** IDs being claimed right now, before the record lists them. */
   private readonly claiming = new Set<string>();
 
+  private readonly webhooks: WebhookConfig;
+  /** The alarm time this instance last set, so appending events does not set it again and again. */
+  private alarmAtMs: number | null = null;
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.store = new CustomerStore(ctx.storage);
+    this.webhooks = webhookConfig(env);
+    this.store = new CustomerStore(ctx.storage, this.webhooks.state !== "off", () => this.wakeOutbox());
+  }
+
+  /** New events wait in the outbox: make the alarm run now (it re-arms itself for whatever comes next). */
+  private wakeOutbox(): void {
+    if (this.webhooks.state !== "on") return;
+    const nowMs = Date.now();
+    if (this.alarmAtMs !== null && this.alarmAtMs <= nowMs) return;
+    this.alarmAtMs = nowMs;
+    // Storage writes need no await in a Durable Object: the output gate holds the response until it is durable.
+    this.ctx.storage.setAlarm(nowMs).catch((error: unknown) => {
+      this.alarmAtMs = null;
+      console.error(
+        JSON.stringify({ level: "error", msg: "could not set the outbox alarm", error: String(error) }),
+      );
+    });
   }
 
   /** Whether a customer lives here. */
@@ -429,15 +451,20 @@ export class CustomerObject extends DurableObject<Env> {
     };
     return { plan: route.kind === "refused" ? (route.plan ?? "") : route.plan.name, ent };
   }
-  /** Set the alarm for the next hold to expire or to forget. */
-  private async scheduleAlarm(): Promise<void> {
-    let next = Number.POSITIVE_INFINITY;
+  /** Set the alarm for the next hold to expire or to forget, or the next webhook delivery due. */
+  private async scheduleAlarm(nextDeliveryMs: number | null = null): Promise<void> {
+    let next = nextDeliveryMs ?? Number.POSITIVE_INFINITY;
     for (const hold of this.store.holds.values()) {
       next = Math.min(next, hold.expired ? hold.expiresAt + EXPIRED_HOLD_RETENTION_MS : hold.expiresAt);
     }
     if (next === Number.POSITIVE_INFINITY) return;
     const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > next) await this.ctx.storage.setAlarm(next);
+    if (current === null || current > next) {
+      await this.ctx.storage.setAlarm(next);
+      this.alarmAtMs = next;
+    } else {
+      this.alarmAtMs = current;
+    }
   }
 
   /** Expire due holds (`hold.expired`), forget expired ones after 24 h, prune idempotency keys. */
@@ -458,7 +485,10 @@ export class CustomerObject extends DurableObject<Env> {
       }
       this.store.pruneIdempotency(nowMs);
     });
-    await this.scheduleAlarm();
+    // This run consumed the alarm: whatever is due next is scheduled afresh below.
+    this.alarmAtMs = null;
+    const nextDelivery = await deliverDue(this.store, this.webhooks);
+    await this.scheduleAlarm(nextDelivery);
   }
 
   /** The customer view, or unknown. */
@@ -619,7 +649,10 @@ export class CustomerObject extends DurableObject<Env> {
           );
         });
       });
+      // Holds are gone; the alarm stays only while the outbox (customer.deleted included) has events to send.
       await this.ctx.storage.deleteAlarm();
+      this.alarmAtMs = null;
+      if (this.store.nextPending() !== null) this.wakeOutbox();
       return { kind: "ok", value: current.alternateIds };
     });
   }

@@ -13,6 +13,34 @@ export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 /** Expired idempotency keys are deleted once per this many stored keys. */
 const PRUNE_EVERY_KEYS = 100;
 
+/** Where an event stands in the webhook outbox. */
+export interface EventDelivery {
+  /** `pending` until a 2xx; `not_delivered` when no WEBHOOK_URL was set as it was written. */
+  status: "pending" | "delivered" | "not_delivered";
+  attempts: number;
+  deliveredAt: string | null;
+  nextAttemptAt: string | null;
+  lastError: string | null;
+}
+
+/** The next event waiting for delivery. */
+export interface PendingEvent {
+  seq: number;
+  id: string;
+  body: string;
+  attempts: number;
+  nextAttemptAt: number | null;
+}
+
+type EventRow = {
+  body: string;
+  deliver: number;
+  attempts: number;
+  delivered_at: number | null;
+  next_attempt_at: number | null;
+  last_error: string | null;
+};
+
 export interface IdempotencyEntry {
   fingerprint: string;
   response: string;
@@ -27,7 +55,15 @@ export class CustomerStore {
   private ready = false;
   private keysSincePrune = 0;
 
-  constructor(private readonly storage: DurableObjectStorage) {
+  /**
+   * @param deliverEvents whether events written now go to the webhook outbox (WEBHOOK_URL set)
+   * @param onDeliverable called after events for the outbox were appended, to wake the delivery alarm
+   */
+  constructor(
+    private readonly storage: DurableObjectStorage,
+    private readonly deliverEvents = false,
+    private readonly onDeliverable: () => void = () => {},
+  ) {
     // An object that was only ever asked about (an alternate ID tried as a canonical id) stays empty:
     // tables are created on the first write, never on a read.
     if (schemaExists(storage.sql)) {
@@ -162,29 +198,83 @@ export class CustomerStore {
         data: e.data,
       };
       this.sql.exec(
-        "INSERT INTO events (seq, id, type, at, body) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO events (seq, id, type, at, body, deliver) VALUES (?, ?, ?, ?, ?, ?)",
         event.seq,
         event.id,
         event.type,
         at,
         JSON.stringify(event),
+        this.deliverEvents ? 1 : 0,
       );
       stored.push(event);
     }
     // Prune once per hundred events: whenever this batch reached a multiple of 100, not only landed on one.
+    // Events still waiting in the outbox are never pruned: a receiver that is down loses nothing.
     if (events.length > 0 && Math.floor(this.lastSeq / 100) > Math.floor((firstSeq - 1) / 100)) {
-      this.sql.exec("DELETE FROM events WHERE seq <= ?", this.lastSeq - EVENTS_KEPT);
+      this.sql.exec(
+        "DELETE FROM events WHERE seq <= ? AND (deliver = 0 OR delivered_at IS NOT NULL)",
+        this.lastSeq - EVENTS_KEPT,
+      );
     }
+    if (events.length > 0 && this.deliverEvents) this.onDeliverable();
     return stored;
   }
 
+  /** The oldest event waiting for delivery (one in flight per customer, in seq order). */
+  nextPending(): PendingEvent | null {
+    if (!this.ready) return null;
+    const row = this.sql
+      .exec<{ seq: number; id: string; body: string; attempts: number; next_attempt_at: number | null }>(
+        "SELECT seq, id, body, attempts, next_attempt_at FROM events WHERE deliver = 1 AND delivered_at IS NULL ORDER BY seq LIMIT 1",
+      )
+      .toArray()[0];
+    if (row === undefined) return null;
+    return {
+      seq: row.seq,
+      id: row.id,
+      body: row.body,
+      attempts: row.attempts,
+      nextAttemptAt: row.next_attempt_at,
+    };
+  }
+
+  /** Record one delivery attempt: delivered, or failed and due again at `nextAttemptAt`. */
+  recordAttempt(
+    seq: number,
+    result: { deliveredAt: number } | { nextAttemptAt: number; error: string },
+  ): void {
+    if ("deliveredAt" in result) {
+      this.sql.exec(
+        "UPDATE events SET attempts = attempts + 1, delivered_at = ?, next_attempt_at = NULL, last_error = NULL WHERE seq = ?",
+        result.deliveredAt,
+        seq,
+      );
+    } else {
+      this.sql.exec(
+        "UPDATE events SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE seq = ?",
+        result.nextAttemptAt,
+        result.error.slice(0, 500),
+        seq,
+      );
+    }
+  }
+
   /** Events after `after`, oldest first. */
-  listEvents(after: number, limit: number): { events: StoredEvent[]; more: boolean } {
+  listEvents(
+    after: number,
+    limit: number,
+  ): { events: (StoredEvent & { delivery: EventDelivery })[]; more: boolean } {
     if (!this.ready) return { events: [], more: false };
     const rows = this.sql
-      .exec<{ body: string }>("SELECT body FROM events WHERE seq > ? ORDER BY seq LIMIT ?", after, limit + 1)
+      .exec<EventRow>(
+        "SELECT body, deliver, attempts, delivered_at, next_attempt_at, last_error FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+        after,
+        limit + 1,
+      )
       .toArray();
-    const events = rows.slice(0, limit).map((r) => JSON.parse(r.body) as StoredEvent);
+    const events = rows
+      .slice(0, limit)
+      .map((r) => ({ ...(JSON.parse(r.body) as StoredEvent), delivery: deliveryOf(r) }));
     return { events, more: rows.length > limit };
   }
 
@@ -203,6 +293,17 @@ export class CustomerStore {
       .map((r) => r.type)
       .reverse();
   }
+}
+
+function deliveryOf(row: EventRow): EventDelivery {
+  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+  return {
+    status: row.deliver === 0 ? "not_delivered" : row.delivered_at === null ? "pending" : "delivered",
+    attempts: row.attempts,
+    deliveredAt: iso(row.delivered_at),
+    nextAttemptAt: iso(row.next_attempt_at),
+    lastError: row.last_error,
+  };
 }
 
 function newEventId(): string {

@@ -11,6 +11,15 @@ const MIGRATIONS: string[][] = [
     `CREATE TABLE IF NOT EXISTS events (
        seq INTEGER PRIMARY KEY, id TEXT NOT NULL, type TEXT NOT NULL, at TEXT NOT NULL, body TEXT NOT NULL)`,
   ],
+  // v2: the event log is the webhook outbox (SPEC §7): delivery state per event.
+  [
+    "ALTER TABLE events ADD COLUMN deliver INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE events ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE events ADD COLUMN delivered_at INTEGER",
+    "ALTER TABLE events ADD COLUMN next_attempt_at INTEGER",
+    "ALTER TABLE events ADD COLUMN last_error TEXT",
+    "CREATE INDEX IF NOT EXISTS events_outbox ON events (seq) WHERE deliver = 1 AND delivered_at IS NULL",
+  ],
 ];
 
 /** True when this object's storage has ever been written. */

@@ -38,15 +38,24 @@ function plan(): Call[] {
     const r = random();
     const viaAlternateId = random() < 0.25;
     if (r < 0.1) return { customer, viaAlternateId, entitlement: "seats", amount: 1 };
-    if (r < 0.2) return { customer, viaAlternateId, entitlement: "org_tokens", amount: 1 + Math.floor(random() * 50) };
-    if (r < 0.6) return { customer, viaAlternateId, entitlement: "tokens", amount: 1 + Math.floor(random() * 100) };
-    if (r < 0.8) return { customer, viaAlternateId, entitlement: "storage", amount: pick(["10MB", "25MB", "0.1GB", 250]) };
+    if (r < 0.2)
+      return { customer, viaAlternateId, entitlement: "org_tokens", amount: 1 + Math.floor(random() * 50) };
+    if (r < 0.6)
+      return { customer, viaAlternateId, entitlement: "tokens", amount: 1 + Math.floor(random() * 100) };
+    if (r < 0.8)
+      return {
+        customer,
+        viaAlternateId,
+        entitlement: "storage",
+        amount: pick(["10MB", "25MB", "0.1GB", 250]),
+      };
     return { customer, viaAlternateId, entitlement: "soft_tokens", amount: 1 + Math.floor(random() * 40) };
   });
 }
 
 /** Meter key: the object it lives on and the entitlement. */
-const meterKey = (call: Call) => `${ORG_SCOPED.has(call.entitlement) ? call.customer.org : call.customer.id}|${call.entitlement}`;
+const meterKey = (call: Call) =>
+  `${ORG_SCOPED.has(call.entitlement) ? call.customer.org : call.customer.id}|${call.entitlement}`;
 
 describe("10,000 concurrent consumes over 100 customers and 5 orgs", () => {
   const decisions: { call: Call; decision: Json }[] = [];
@@ -78,7 +87,9 @@ describe("10,000 concurrent consumes over 100 customers and 5 orgs", () => {
       expect(typeof decision.allowed).toBe("boolean");
       expect(decision.customer).toBe(call.customer.id);
       expect(decision.entitlement).toBe(call.entitlement);
-      expect(decision.meteredOn).toBe(ORG_SCOPED.has(call.entitlement) ? call.customer.org : call.customer.id);
+      expect(decision.meteredOn).toBe(
+        ORG_SCOPED.has(call.entitlement) ? call.customer.org : call.customer.id,
+      );
       if (!decision.allowed) expect(decision.reason).toBe("limit_exceeded");
     }
   });
@@ -86,7 +97,8 @@ describe("10,000 concurrent consumes over 100 customers and 5 orgs", () => {
   it("keeps every meter equal to the sum of the amounts admitted", async () => {
     const admitted = new Map<string, number>();
     for (const { call, decision } of decisions) {
-      if (decision.allowed) admitted.set(meterKey(call), (admitted.get(meterKey(call)) ?? 0) + decision.amount);
+      if (decision.allowed)
+        admitted.set(meterKey(call), (admitted.get(meterKey(call)) ?? 0) + decision.amount);
     }
     const owners = [...orgs, ...customers.map((c) => c.id)];
     const views = await pool(owners, 8, (id) => client.getCustomer(id));
@@ -96,7 +108,8 @@ describe("10,000 concurrent consumes over 100 customers and 5 orgs", () => {
       for (const [entitlement, meter] of Object.entries(view.meters as Record<string, Json>)) {
         const expected = admitted.get(`${view.id}|${entitlement}`) ?? 0;
         checked += 1;
-        if (meter.used !== expected) mismatches.push(`${view.id} ${entitlement}: used ${meter.used}, admitted ${expected}`);
+        if (meter.used !== expected)
+          mismatches.push(`${view.id} ${entitlement}: used ${meter.used}, admitted ${expected}`);
       }
     }
     expect(mismatches).toEqual([]);
@@ -106,7 +119,9 @@ describe("10,000 concurrent consumes over 100 customers and 5 orgs", () => {
 
   it("admits exactly what fits: each org's seats are full and hard limits hold", async () => {
     const views = new Map<string, Json>();
-    for (const view of await pool([...orgs, ...customers.map((c) => c.id)], 8, (id) => client.getCustomer(id))) {
+    for (const view of await pool([...orgs, ...customers.map((c) => c.id)], 8, (id) =>
+      client.getCustomer(id),
+    )) {
       views.set(view.id, view);
     }
     for (const org of orgs) {

@@ -76,7 +76,12 @@ describe("soak of mixed calls with holds expiring", () => {
         } else if (r < 0.75 || open.size === 0) {
           counts.reserve += 1;
           const amount = 1 + Math.floor(random() * 20);
-          const reply = await client.call("POST", "/v1/reserve", { customer, entitlement, amount, ttl: TTL_SECONDS });
+          const reply = await client.call("POST", "/v1/reserve", {
+            customer,
+            entitlement,
+            amount,
+            ttl: TTL_SECONDS,
+          });
           if (reply.status !== 200) unexpected.push(`reserve ${reply.status} ${reply.text}`);
           else if (reply.json.allowed) {
             const hold = { id: reply.json.holdId, customer, entitlement, amount, reservedAtMs: Date.now() };
@@ -95,7 +100,11 @@ describe("soak of mixed calls with holds expiring", () => {
             if (wait > 0) await sleep(wait);
             lateSettled.add(hold.id);
           }
-          const reply = await client.call("POST", "/v1/settle", { customer: hold.customer, holdId: hold.id, amount });
+          const reply = await client.call("POST", "/v1/settle", {
+            customer: hold.customer,
+            holdId: hold.id,
+            amount,
+          });
           if (reply.status !== 200) unexpected.push(`settle ${reply.status} ${reply.text}`);
           else {
             add(ownerOf(hold.customer, hold.entitlement), hold.entitlement, reply.json.amount);
@@ -106,14 +115,19 @@ describe("soak of mixed calls with holds expiring", () => {
       }
     };
     await Promise.all(Array.from({ length: CLIENTS }, (_, n) => clientLoop(n)));
-    console.log(`soak: ${JSON.stringify(counts)}, ${holds.length} holds, ${expiredBySettle.length} settled after expiry`);
+    console.log(
+      `soak: ${JSON.stringify(counts)}, ${holds.length} holds, ${expiredBySettle.length} settled after expiry`,
+    );
 
     // Let every remaining hold pass its ttl, then wait for the alarms to expire them (real time: a real server).
     const lastExpiry = Math.max(...holds.map((h) => h.reservedAtMs)) + TTL_SECONDS * 1000;
     await sleep(Math.max(0, lastExpiry - Date.now()) + 500);
     for (let tries = 0; tries < 40; tries++) {
       const views = await pool([...orgs, ...members], 6, (id) => client.getCustomer(id));
-      if (views.every((v: Json) => Object.values(v.meters as Record<string, Json>).every((m) => m.held === 0))) break;
+      if (
+        views.every((v: Json) => Object.values(v.meters as Record<string, Json>).every((m) => m.held === 0))
+      )
+        break;
       await sleep(250);
     }
   });
@@ -140,7 +154,8 @@ describe("soak of mixed calls with holds expiring", () => {
           continue;
         }
         if (meter.held !== 0) mismatches.push(`${view.id} ${entitlement}: held ${meter.held} after expiry`);
-        if (meter.used !== expected) mismatches.push(`${view.id} ${entitlement}: used ${meter.used}, expected ${expected}`);
+        if (meter.used !== expected)
+          mismatches.push(`${view.id} ${entitlement}: used ${meter.used}, expected ${expected}`);
       }
     }
     expect(mismatches).toEqual([]);
@@ -169,7 +184,11 @@ describe("soak of mixed calls with holds expiring", () => {
   it("no longer lets an expired hold settle twice", async () => {
     const settled = holds.find((h) => lateSettled.has(h.id) && expiredBySettle.includes(h.id));
     if (settled === undefined) return;
-    const reply = await client.call("POST", "/v1/settle", { customer: settled.customer, holdId: settled.id, amount: 1 });
+    const reply = await client.call("POST", "/v1/settle", {
+      customer: settled.customer,
+      holdId: settled.id,
+      amount: 1,
+    });
     expect(reply.status).toBe(404);
     expect(reply.json.error.code).toBe("hold_not_found");
   });

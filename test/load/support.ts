@@ -115,5 +115,10 @@ function parseRaw(text: string): RawReply {
     const colon = line.indexOf(":");
     return [line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim()];
   });
-  return { status: status === null ? null : Number(status[1]), headers, head, body: end < 0 ? "" : text.slice(end + 4) };
+  return {
+    status: status === null ? null : Number(status[1]),
+    headers,
+    head,
+    body: end < 0 ? "" : text.slice(end + 4),
+  };
 }
