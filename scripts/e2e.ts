@@ -2,20 +2,33 @@
  * `npm run e2e`: the README's promise on a fresh checkout. Starts `npm run dev` on a free port with a
  * temporary state directory, drives the seed example (SPEC §3, issue 3) over real HTTP, restarts on the
  * same directory and checks nothing was lost, then checks a fresh directory starts empty with the default
- * policy. Each check is a step below; append new ones (a gateway call, a webhook) to STEPS.
+ * policy, and on it drives the gateway with the official `openai` client (SPEC §6, issue 4) and waits for one
+ * signed webhook (SPEC §7, issue 5). Every server of the run points at the same mock OpenAI upstream and the
+ * same in-process webhook receiver, so events are delivered from the first step on. Each check is a step
+ * below; append new ones to STEPS.
  *
  * Options: --verbose streams the servers' output (it is printed on failure anyway).
  */
+import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { MOCK_TEXT } from "../test/support/mock-upstream";
 import type { ApiClient, Json } from "./lib/client";
 import { type DevServer, killDevServer, startDevServer, stopDevServer } from "./lib/dev-server";
 import { randomToken } from "./lib/dev-vars";
-import { CheckFailed, expectEqual, expectMatch, expectStatus } from "./lib/expect";
-import { freePort } from "./lib/net";
+import { CheckFailed, expectEqual, expectMatch, expectStatus, show } from "./lib/expect";
+import { gatewayClient, mockHeaders, viaGateway } from "./lib/gateway-client";
+import { type MockUpstream, startMockUpstream } from "./lib/mock-upstream-process";
+import { freePort, pollUntil } from "./lib/net";
 import { runNpm } from "./lib/npm";
 import { readPolicyFile, validatePolicyFile } from "./lib/policy-file";
+import {
+  type Delivery,
+  describeDeliveries,
+  startWebhookReceiver,
+  type WebhookReceiver,
+} from "./lib/webhook-receiver";
 import { ROOT } from "./lib/wrangler";
 
 const VERBOSE = process.argv.includes("--verbose");
@@ -23,6 +36,15 @@ const FIRST_START_TIMEOUT_MS = 120_000; // a cold wrangler on two shared cores
 const START_TIMEOUT_MS = 90_000;
 const DEFAULT_POLICY = join(ROOT, "policies", "default.yaml");
 const SEED_POLICY = join(ROOT, "policies", "examples", "seed-example.yaml");
+/** The gate's own key for the upstream; the mock accepts any bearer token. */
+const UPSTREAM_KEY = "sk-e2e-upstream";
+/** policies/default.yaml maps `gpt-4o*` to this entitlement and counts every call in `api_requests`. */
+const GATEWAY_MODEL = "gpt-4o";
+const GATEWAY_TOKENS = "gpt4o_tokens";
+/** Streams settle in the Worker's waitUntil, after the client's last byte. */
+const SETTLE_TIMEOUT_MS = 15_000;
+/** Delivery is driven by the customer object's alarm, which wrangler dev fires on its own within ~1 s. */
+const DELIVERY_TIMEOUT_MS = 20_000;
 
 /** What the steps share. */
 interface Context {
@@ -38,6 +60,12 @@ interface Context {
   versions: { default: string; seed: string };
   /** Views and policy taken before the restart. */
   snapshot: Snapshot | undefined;
+  /** Up for the whole run: every server gets OPENAI_BASE_URL and WEBHOOK_URL pointing at these. */
+  upstream: MockUpstream | undefined;
+  receiver: WebhookReceiver | undefined;
+  webhookSecret: string;
+  /** The gateway customer's key: an alternate ID, what its OpenAI client sends as `apiKey`. */
+  gatewayKey: string;
 }
 
 interface Snapshot {
@@ -53,16 +81,34 @@ interface Step {
   run: (ctx: Context) => Promise<string | undefined>;
 }
 
-function api(ctx: Context): ApiClient {
+function running(ctx: Context): DevServer {
   if (ctx.server === undefined || ctx.server.exitCode !== null)
     throw new CheckFailed("no dev server is running");
-  return ctx.server.api;
+  return ctx.server;
 }
+
+const api = (ctx: Context): ApiClient => running(ctx).api;
+
+/** Why waiting on the server is pointless, if it is. */
+const serverGone = (ctx: Context): string | undefined =>
+  ctx.server?.exitCode === null ? undefined : `npm run dev exited with ${ctx.server?.exitCode}`;
 
 async function makeTempDir(ctx: Context, label: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), `tollgate-e2e-${label}-`));
   ctx.tempDirs.push(dir);
   return dir;
+}
+
+/** The `--var`s of every server: the mock upstream and the webhook receiver. */
+function serverVars(ctx: Context): Record<string, string> {
+  if (ctx.upstream === undefined || ctx.receiver === undefined)
+    throw new CheckFailed("the mock upstream and the webhook receiver must be started first");
+  return {
+    OPENAI_BASE_URL: ctx.upstream.url,
+    OPENAI_API_KEY: UPSTREAM_KEY,
+    WEBHOOK_URL: ctx.receiver.url,
+    WEBHOOK_SECRET: ctx.webhookSecret,
+  };
 }
 
 async function start(ctx: Context, persistTo: string, timeoutMs: number): Promise<string> {
@@ -72,6 +118,7 @@ async function start(ctx: Context, persistTo: string, timeoutMs: number): Promis
     persistTo,
     token: ctx.token,
     timeoutMs,
+    vars: serverVars(ctx),
     echo: VERBOSE,
     onSpawn: (server) => ctx.servers.push(server),
   });
@@ -103,7 +150,54 @@ async function takeSnapshot(ctx: Context): Promise<Snapshot> {
   };
 }
 
+/** One meter of a customer's view (admin API). */
+async function meterOf(ctx: Context, customer: string, entitlement: string): Promise<Json> {
+  const path = `/v1/customers/${customer}`;
+  const view = expectStatus(`GET ${path}`, await api(ctx)("GET", path), 200);
+  const meter = (view.meters as Record<string, Json> | undefined)?.[entitlement];
+  if (meter === undefined)
+    throw new CheckFailed(`GET ${path}: no ${entitlement} meter in ${show(view.meters)}`);
+  return meter;
+}
+
+/** The meter once nothing is held on it: a stream settles in the Worker's waitUntil, after its last byte. */
+async function settledMeter(ctx: Context, customer: string, entitlement: string): Promise<Json> {
+  let last: Json = {};
+  try {
+    return await pollUntil(
+      async () => {
+        last = await meterOf(ctx, customer, entitlement);
+        return last.held === 0 ? last : undefined;
+      },
+      { timeoutMs: SETTLE_TIMEOUT_MS, what: "the hold to be settled", abortReason: () => serverGone(ctx) },
+    );
+  } catch (error) {
+    throw new CheckFailed(
+      `${entitlement} of ${customer}: ${(error as Error).message}; last seen ${show(last)}`,
+    );
+  }
+}
+
+function upstream(ctx: Context): MockUpstream {
+  if (ctx.upstream === undefined) throw new CheckFailed("the mock upstream is not running");
+  return ctx.upstream;
+}
+
+async function eventsOf(ctx: Context, customer: string): Promise<Json[]> {
+  const path = `/v1/customers/${customer}/events`;
+  const page = expectStatus(`GET ${path}`, await api(ctx)("GET", path), 200);
+  return page.events as Json[];
+}
+
 const STEPS: Step[] = [
+  {
+    name: "start the mock OpenAI upstream and a local webhook receiver",
+    run: async (ctx) => {
+      ctx.upstream = await startMockUpstream(60_000);
+      ctx.receiver = await startWebhookReceiver(ctx.webhookSecret, "/hooks");
+      return `OPENAI_BASE_URL ${ctx.upstream.url}, WEBHOOK_URL ${ctx.receiver.url}`;
+    },
+  },
   {
     name: "start npm run dev on a fresh state directory",
     run: async (ctx) => start(ctx, ctx.stateDir, FIRST_START_TIMEOUT_MS),
@@ -284,6 +378,138 @@ const STEPS: Step[] = [
     },
   },
   {
+    name: "gateway: a chat completion through the openai client is metered by the upstream's usage",
+    run: async (ctx) => {
+      const put = await api(ctx)("PUT", "/v1/customers/gateway_user", { alternateIds: [ctx.gatewayKey] });
+      expectMatch(
+        "PUT /v1/customers/gateway_user",
+        expectStatus("PUT /v1/customers/gateway_user", put, 200),
+        {
+          effectivePlan: "free",
+          alternateIds: [ctx.gatewayKey],
+        },
+      );
+      const before = await meterOf(ctx, "gateway_user", GATEWAY_TOKENS);
+      const { data, response } = await viaGateway("chat.completions.create", () =>
+        gatewayClient(running(ctx).baseUrl, ctx.gatewayKey)
+          .chat.completions.create(
+            { model: GATEWAY_MODEL, messages: [{ role: "user", content: "Say hello" }] },
+            { headers: mockHeaders("e2e-chat", 321) },
+          )
+          .withResponse(),
+      );
+      expectEqual("the reply", data.choices[0]?.message.content, MOCK_TEXT);
+      const reported = data.usage?.total_tokens;
+      expectEqual("usage.total_tokens the upstream reported", reported, 321);
+      // A non-streaming call is settled before the gateway answers: no waiting.
+      expectMatch(`${GATEWAY_TOKENS} after the call`, await meterOf(ctx, "gateway_user", GATEWAY_TOKENS), {
+        used: Number(before.used) + Number(reported),
+        held: 0,
+      });
+      expectMatch("api_requests after the call", await meterOf(ctx, "gateway_user", "api_requests"), {
+        used: 1,
+        held: 0,
+      });
+      expectMatch("what the mock upstream saw", await upstream(ctx).requests("e2e-chat"), {
+        count: 1,
+        last: {
+          method: "POST",
+          path: "/v1/chat/completions",
+          headers: { authorization: `Bearer ${UPSTREAM_KEY}` },
+        },
+      });
+      const policy = response.headers.get("ratelimit-policy") ?? "(none)";
+      if (!policy.includes(`"${GATEWAY_TOKENS}";q=50000`))
+        throw new CheckFailed(`RateLimit-Policy: expected "${GATEWAY_TOKENS}";q=50000, got ${policy}`);
+      return `${reported} tokens metered, RateLimit: ${response.headers.get("ratelimit")}`;
+    },
+  },
+  {
+    name: "gateway: a streaming chat completion is metered by its final usage chunk",
+    run: async (ctx) => {
+      const before = await meterOf(ctx, "gateway_user", GATEWAY_TOKENS);
+      const stream = await viaGateway("chat.completions.create (stream)", () =>
+        gatewayClient(running(ctx).baseUrl, ctx.gatewayKey).chat.completions.create(
+          { model: GATEWAY_MODEL, messages: [{ role: "user", content: "Say hello, slowly" }], stream: true },
+          { headers: mockHeaders("e2e-stream", 654) },
+        ),
+      );
+      let text = "";
+      const usages: number[] = [];
+      await viaGateway("reading the stream", async () => {
+        for await (const chunk of stream) {
+          text += chunk.choices[0]?.delta.content ?? "";
+          if (chunk.usage) usages.push(chunk.usage.total_tokens);
+        }
+      });
+      expectEqual("the streamed reply", text, MOCK_TEXT);
+      // The client did not ask for usage: the gateway did, and its usage chunk passes through (SPEC §11).
+      expectEqual("usage.total_tokens in the stream's usage chunks", usages, [654]);
+      const after = await settledMeter(ctx, "gateway_user", GATEWAY_TOKENS);
+      expectMatch(`${GATEWAY_TOKENS} once settled`, after, { used: Number(before.used) + Number(usages[0]) });
+      expectMatch("what the mock upstream saw", await upstream(ctx).requests("e2e-stream"), {
+        count: 1,
+        last: { body: { stream: true, stream_options: { include_usage: true } } },
+      });
+      return `${usages[0]} tokens metered, ${GATEWAY_TOKENS} used ${after.used}, held ${after.held}`;
+    },
+  },
+  {
+    name: "webhooks: a consume reaches the local receiver, signed, as the event the API lists",
+    run: async (ctx) => {
+      const receiver = ctx.receiver;
+      if (receiver === undefined) throw new CheckFailed("the webhook receiver is not running");
+      const put = await api(ctx)("PUT", "/v1/customers/hook_user", { label: "e2e webhooks" });
+      expectStatus("PUT /v1/customers/hook_user", put, 200);
+      const consumedMs = Date.now();
+      await consumeOk(
+        ctx,
+        "1 api request",
+        { customer: "hook_user", entitlement: "api_requests" },
+        { allowed: true, used: 1 },
+      );
+      const events = await eventsOf(ctx, "hook_user");
+      expectEqual(
+        "the event types of hook_user",
+        events.map((e) => e.type),
+        ["customer.created", "meter.changed"],
+      );
+      const [created, changed] = events as [Json, Json];
+      let listed: Json | undefined;
+      try {
+        listed = await pollUntil(
+          async () => {
+            if (!receiver.deliveries.some((d) => d.id === changed.id)) return undefined;
+            const event = (await eventsOf(ctx, "hook_user")).find((e) => e.id === changed.id);
+            listed = event;
+            return (event?.delivery as Json | undefined)?.status === "delivered" ? event : undefined;
+          },
+          { timeoutMs: DELIVERY_TIMEOUT_MS, what: "the delivery", abortReason: () => serverGone(ctx) },
+        );
+      } catch (error) {
+        throw new CheckFailed(
+          `${changed.id} (meter.changed): ${(error as Error).message}\n  GET …/events shows: ${show(listed?.delivery ?? changed.delivery)}\n  the receiver got: ${describeDeliveries(receiver.deliveries)}`,
+        );
+      }
+      const arrived = receiver.deliveries.findIndex((d) => d.id === changed.id);
+      const delivery = receiver.deliveries[arrived] as Delivery;
+      expectMatch("the delivery", delivery, { method: "POST", path: "/hooks", verdict: { ok: true } });
+      const { delivery: state, ...event } = listed;
+      expectEqual("the delivered body and the event GET …/events lists", JSON.parse(delivery.body), event);
+      // One event in flight per customer, in seq order: customer.created arrived first.
+      const createdArrived = receiver.deliveries.findIndex((d) => d.id === created.id);
+      if (createdArrived === -1 || createdArrived > arrived)
+        throw new CheckFailed(
+          `customer.created (${created.id}) was not delivered before meter.changed: ${describeDeliveries(receiver.deliveries)}`,
+        );
+      const rejected = receiver.deliveries.filter((d) => !d.verdict.ok);
+      if (rejected.length > 0)
+        throw new CheckFailed(`deliveries with a bad signature: ${describeDeliveries(rejected)}`);
+      const seconds = ((delivery.receivedAtMs - consumedMs) / 1000).toFixed(1);
+      return `${changed.id} delivered ${seconds} s after the consume (attempts: ${String((state as Json).attempts)}); ${receiver.deliveries.length} deliveries in this run, all verified`;
+    },
+  },
+  {
     name: "npm run policy -- push --local writes a policy the running server uses at once",
     run: async (ctx) => {
       const persistTo = ctx.server?.persistTo ?? "";
@@ -306,8 +532,13 @@ const STEPS: Step[] = [
     },
   },
   {
-    name: "stop",
-    run: async (ctx) => stop(ctx),
+    name: "stop the server, the mock upstream and the webhook receiver",
+    run: async (ctx) => {
+      const stopped = await stop(ctx);
+      await ctx.upstream?.stop();
+      await ctx.receiver?.close();
+      return stopped;
+    },
   },
 ];
 
@@ -323,6 +554,8 @@ async function cleanUp(ctx: Context): Promise<void> {
       await stopDevServer(server, 10_000).catch(() => killDevServer(server));
     }
   }
+  await ctx.upstream?.stop();
+  await ctx.receiver?.close();
   await Promise.all(ctx.tempDirs.map((dir) => rm(dir, { recursive: true, force: true })));
 }
 
@@ -336,6 +569,10 @@ async function main(): Promise<number> {
     server: undefined,
     versions: { default: await versionOf(DEFAULT_POLICY), seed: await versionOf(SEED_POLICY) },
     snapshot: undefined,
+    upstream: undefined,
+    receiver: undefined,
+    webhookSecret: `whsec_${randomBytes(32).toString("base64")}`,
+    gatewayKey: `sk-tg-e2e-${randomToken()}`,
   };
   // Ctrl+C on this script never reaches the servers (their own process groups): clean up, then exit.
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
@@ -346,6 +583,7 @@ async function main(): Promise<number> {
   }
   process.once("exit", () => {
     for (const server of ctx.servers) if (server.exitCode === null) killDevServer(server);
+    ctx.upstream?.child.kill("SIGKILL");
   });
 
   const startedMs = Date.now();
@@ -377,6 +615,12 @@ async function main(): Promise<number> {
       if (!VERBOSE && output.length > 0) {
         console.error(`\n[e2e] last lines of npm run dev (${last?.persistTo}):`);
         for (const line of output.slice(-60)) console.error(`    | ${line}`);
+      }
+      // The mock prints only its banner unless something went wrong in it.
+      const mockOutput = ctx.upstream?.output ?? [];
+      if (mockOutput.length > 1) {
+        console.error("\n[e2e] last lines of the mock upstream:");
+        for (const line of mockOutput.slice(-30)) console.error(`    | ${line}`);
       }
     }
     await cleanUp(ctx);

@@ -27,6 +27,8 @@ export interface StartOptions {
   persistTo: string;
   token: string;
   timeoutMs: number;
+  /** More `--var NAME:VALUE` for the Worker (the upstream, the webhook receiver…). */
+  vars?: Record<string, string>;
   /** Echo the server's output as it comes. */
   echo?: boolean;
   /** Called as soon as the process exists, before it is ready: register it for clean-up here. */
@@ -34,7 +36,7 @@ export interface StartOptions {
 }
 
 /**
- * Start `npm run dev -- --port P --persist-to DIR --var ADMIN_TOKEN:T` and wait until it serves and a policy
+ * Start `npm run dev -- --port P --persist-to DIR --var ADMIN_TOKEN:T [--var NAME:VALUE …]` and wait until it serves and a policy
  * is active. Waiting for the policy, not just /healthz, matters: on an empty KV `npm run dev` PUTs the
  * default policy right after /healthz answers, which would overwrite any policy the caller PUT first.
  */
@@ -49,6 +51,7 @@ export async function startDevServer(options: StartOptions): Promise<DevServer> 
     options.persistTo,
     "--var",
     `ADMIN_TOKEN:${options.token}`,
+    ...Object.entries(options.vars ?? {}).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
   ]);
   const child = spawn(command, args, {
     cwd: ROOT,

@@ -4,7 +4,9 @@ import { type ApiResponse, errorCode, type Json } from "./client";
 
 export class CheckFailed extends Error {}
 
-const show = (value: unknown): string => inspect(value, { depth: 4, breakLength: Number.POSITIVE_INFINITY });
+/** A value on one line, for failure messages. */
+export const show = (value: unknown): string =>
+  inspect(value, { depth: 4, breakLength: Number.POSITIVE_INFINITY });
 
 const isPlainObject = (value: unknown): value is Json =>
   typeof value === "object" && value !== null && !Array.isArray(value);
