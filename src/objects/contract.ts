@@ -16,6 +16,14 @@ export type RpcError = {
 export type Unknown = { kind: "unknown" };
 export type RpcResult<T> = { kind: "ok"; value: T } | Unknown | RpcError;
 
+/** The answer of an object where no such customer lives. */
+export const UNKNOWN = { kind: "unknown" } as const;
+
+/** `503 policy_unavailable`: the policy version the Worker named cannot be loaded. */
+export function policyUnavailable(): RpcError {
+  return { kind: "error", status: 503, code: "policy_unavailable", message: "no valid policy is loaded" };
+}
+
 export type MeterOp = "check" | "consume" | "release" | "reserve" | "settle";
 
 /** A metering call as the Worker forwards it to the customer's object. */

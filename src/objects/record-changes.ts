@@ -1,0 +1,150 @@
+/**
+ * Changing a customer's record through its object: upsert, one alternate ID added or removed, plan change,
+ * delete, state import. Whatever may change the alternate-ID list runs under the object's lock (`exclusive`).
+ */
+import { changeAlternateIds, exclusive } from "./alternate-ids";
+import {
+  type CustomerPatch,
+  type CustomerState,
+  type CustomerView,
+  type RpcResult,
+  UNKNOWN,
+} from "./contract";
+import { clearAlarm, scheduleAlarm } from "./customer-alarm";
+import type { CustomerContext } from "./customer-context";
+import { clearAllUsage, decodeState, mergeRecord } from "./object-records";
+import { viewCustomer } from "./record-reads";
+
+/** Store the record merged with `patch`, with its events. */
+function writeRecord(context: CustomerContext, id: string, patch: CustomerPatch): void {
+  const { store } = context;
+  const nowMs = Date.now();
+  // Merged with the record as it is now: a plan change may have landed while claims were awaited.
+  const { record, events } = mergeRecord(store.record, id, patch, nowMs);
+  store.transaction(() => {
+    store.putRecord(record);
+    store.appendEvents(events, id, id, nowMs);
+  });
+}
+
+/** Create or merge the record (the Worker has checked plan and org); claims and frees alternate IDs. */
+export function upsertCustomer(
+  context: CustomerContext,
+  id: string,
+  patch: CustomerPatch,
+  policyVersion: string | null,
+): Promise<RpcResult<CustomerView>> {
+  return exclusive(context, async (current) => {
+    if (current !== null && current.id !== id) {
+      return { kind: "error", status: 409, code: "conflict", message: "object holds another customer" };
+    }
+    const next =
+      patch.alternateIds === undefined ? (current?.alternateIds ?? []) : [...new Set(patch.alternateIds)];
+    const refused = await changeAlternateIds(context, id, next, () => writeRecord(context, id, patch));
+    return refused ?? viewCustomer(context, null, policyVersion);
+  });
+}
+
+/**
+ * Add (`listed`) or remove one alternate ID; a no-op when the list is so already. A removal claims nothing, so
+ * it is never refused.
+ */
+export function setAlternateIdListed(
+  context: CustomerContext,
+  alternateId: string,
+  listed: boolean,
+  policyVersion: string | null,
+): Promise<RpcResult<CustomerView>> {
+  return exclusive(context, async (current) => {
+    if (current === null) return UNKNOWN;
+    if (current.alternateIds.includes(alternateId) === listed)
+      return viewCustomer(context, null, policyVersion);
+    const next = listed
+      ? [...current.alternateIds, alternateId]
+      : current.alternateIds.filter((a) => a !== alternateId);
+    const refused = await changeAlternateIds(context, current.id, next, () =>
+      writeRecord(context, current.id, { alternateIds: next }),
+    );
+    return refused ?? viewCustomer(context, null, policyVersion);
+  });
+}
+
+/** `PUT /v1/customers/:id/plan`. */
+export async function changeCustomerPlan(
+  context: CustomerContext,
+  plan: string | null,
+  keepUsage: boolean,
+  policyVersion: string | null,
+): Promise<RpcResult<CustomerView>> {
+  const { store } = context;
+  const current = store.record;
+  if (current === null) return UNKNOWN;
+  const nowMs = Date.now();
+  const record = { ...current, plan, updatedAt: nowMs };
+  store.transaction(() => {
+    store.putRecord(record);
+    const events = [
+      { type: "customer.plan_changed" as const, data: { from: current.plan, to: plan, keepUsage } },
+      ...(keepUsage ? [] : clearAllUsage(store, plan)),
+    ];
+    store.appendEvents(events, current.id, current.id, nowMs);
+  });
+  return viewCustomer(context, null, policyVersion);
+}
+
+/**
+ * Delete the customer: record, meters, holds and keys go, its alternate IDs are freed; `customer.deleted`
+ * stays in the log. Answers the IDs it held.
+ */
+export function deleteCustomer(context: CustomerContext): Promise<RpcResult<string[]>> {
+  const { store } = context;
+  return exclusive(context, async (current) => {
+    if (current === null) return UNKNOWN;
+    await changeAlternateIds(context, current.id, [], () => {
+      const nowMs = Date.now();
+      store.transaction(() => {
+        store.clearCustomer();
+        store.appendEvents(
+          [{ type: "customer.deleted", data: { id: current.id } }],
+          current.id,
+          current.id,
+          nowMs,
+        );
+      });
+    });
+    // Holds are gone; the alarm stays only while the outbox (customer.deleted included) has events to send.
+    await clearAlarm(context);
+    return { kind: "ok", value: current.alternateIds };
+  });
+}
+
+/** Overwrite this object's record, meters and holds with a state document. */
+export function importCustomerState(
+  context: CustomerContext,
+  state: CustomerState,
+  policyVersion: string | null,
+): Promise<RpcResult<CustomerView>> {
+  const { store } = context;
+  return exclusive(context, async (current) => {
+    const decoded = decodeState(state);
+    const id = decoded.record.id;
+    if (current !== null && current.id !== id) {
+      return { kind: "error", status: 409, code: "conflict", message: "object holds another customer" };
+    }
+    decoded.record.alternateIds = [...new Set(decoded.record.alternateIds)];
+    const refused = await changeAlternateIds(context, id, decoded.record.alternateIds, () => {
+      const nowMs = Date.now();
+      const type = store.record !== null ? "customer.updated" : "customer.created";
+      store.transaction(() => {
+        store.clearCustomer();
+        store.putRecord(decoded.record);
+        for (const [name, meter] of decoded.meters) store.putMeter(name, meter);
+        for (const hold of decoded.holds) store.putHold(hold);
+        store.appendEvents([{ type, data: { restored: true, id } }], id, id, nowMs);
+      });
+    });
+    if (refused !== null) return refused;
+    await scheduleAlarm(context);
+    return viewCustomer(context, null, policyVersion);
+  });
+}
