@@ -4,8 +4,9 @@
  * call (metered-call.ts) or a pass-through that counts only `gateway.requests`.
  */
 import type { Decision } from "../domain/types";
+import { readCapped } from "../http/read-capped";
 import { getActivePolicy } from "../policy/store";
-import { GATEWAY_BODY_LIMIT_BYTES, readCapped } from "./body-reader";
+import { GATEWAY_BODY_LIMIT_BYTES } from "./body-reader";
 import { meteredEndpoint } from "./endpoints";
 import {
   type GatewayContext,

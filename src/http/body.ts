@@ -5,6 +5,7 @@
 import type { Context } from "hono";
 import type { z } from "zod";
 import { ApiError, type Issue, invalidPolicy, invalidRequest } from "./errors";
+import { readCapped } from "./read-capped";
 import type { AppEnv } from "./types";
 
 /** 64 KiB: the default for `/v1` JSON bodies. */
@@ -46,28 +47,9 @@ function checkDeclaredLength(c: Context<AppEnv>, limitBytes: number): void {
 
 /** Read the body as UTF-8 text, refusing more than `limitBytes` actually sent. */
 async function readText(c: Context<AppEnv>, limitBytes: number, onBadText: () => ApiError): Promise<string> {
-  const stream = c.req.raw.body;
-  if (stream === null) return "";
-  const reader = stream.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    // Content-Length can be absent (chunked) or lie; the bytes actually read are what count.
-    if (total > limitBytes) {
-      await reader.cancel().catch(() => undefined);
-      throw tooLarge(limitBytes);
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
+  // Content-Length can be absent (chunked) or lie; the bytes actually read are what count.
+  const bytes = await readCapped(c.req.raw.body, null, limitBytes);
+  if (bytes === null) throw tooLarge(limitBytes);
   try {
     return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch {
