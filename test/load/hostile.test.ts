@@ -272,13 +272,18 @@ describe("malformed and hostile input", () => {
       expect(reply.status).toBe(413);
     });
 
-    it("a declared Content-Length over the limit is 413 before the body is read", async () => {
-      const reply = await rawRequest(
-        client.base.toString(),
-        `POST /v1/consume HTTP/1.1\r\nHost: gate\r\nAuthorization: Bearer ${client.token}\r\nContent-Length: 99999999999\r\nConnection: close\r\n\r\n{}`,
-      );
-      expect(reply.status).toBe(413);
-    });
+    // Against `wrangler dev` (TOLLGATE_LOAD_URL) its proxy Worker waits for the declared body before passing the
+    // request on, so the gate never sees it: that is the dev proxy's behaviour, not the gate's.
+    it.skipIf(Boolean(process.env.TOLLGATE_LOAD_URL))(
+      "a declared Content-Length over the limit is 413 before the body is read",
+      async () => {
+        const reply = await rawRequest(
+          client.base.toString(),
+          `POST /v1/consume HTTP/1.1\r\nHost: gate\r\nAuthorization: Bearer ${client.token}\r\nContent-Length: 99999999999\r\nConnection: close\r\n\r\n{}`,
+        );
+        expect(reply.status).toBe(413);
+      },
+    );
 
     it("a policy of exactly 1 MiB is accepted and, being the same policy, changes nothing", async () => {
       const base = `${LOAD_POLICY}\n# `;

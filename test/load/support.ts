@@ -39,7 +39,7 @@ plans:
       soft_tokens:
         limit: { credit: token, value: 300, mode: soft }
       burst:
-        limit: { credit: token, value: 150 }
+        limit: { credit: token, value: 50 }
 `;
 
 /** Store the suite's policy (the same version whichever file stores it first). */

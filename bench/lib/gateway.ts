@@ -1,0 +1,180 @@
+/**
+ * The gateway's added latency (SPEC §9): the same chat request sent to the mock upstream directly and through
+ * `/gateway/openai/v1`, alternating one at a time so both see the same machine state, non-streaming (time to
+ * the whole body) and streaming (time to the first body chunk, and to the end).
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { createServer } from "node:net";
+import { percentile } from "./load";
+
+const root = new URL("../..", import.meta.url).pathname;
+export const MOCK_UPSTREAM = "test/support/mock-upstream.ts";
+
+/** Whether the product has a gateway and the mock upstream exists to measure it against. */
+export function gatewayAvailable(): { ok: true } | { ok: false; why: string } {
+  if (!existsSync(`${root}src/gateway`)) return { ok: false, why: "src/gateway does not exist yet" };
+  if (!existsSync(`${root}${MOCK_UPSTREAM}`))
+    return { ok: false, why: `${MOCK_UPSTREAM} does not exist yet` };
+  return { ok: true };
+}
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === "object" && address !== null ? resolve(address.port) : reject(),
+      );
+    });
+  });
+}
+
+export interface MockUpstream {
+  url: string;
+  stop(): void;
+}
+
+/** Start `tsx test/support/mock-upstream.ts --port P` and wait until it answers. */
+export async function startMockUpstream(): Promise<MockUpstream> {
+  const port = await freePort();
+  const tsx = `${root}node_modules/tsx/dist/cli.mjs`;
+  const child: ChildProcess = spawn(process.execPath, [tsx, MOCK_UPSTREAM, "--port", String(port)], {
+    cwd: root,
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  child.stderr?.on("data", (chunk) => {
+    stderr += chunk;
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`mock upstream exited ${child.exitCode}: ${stderr}`);
+    try {
+      await fetch(`${url}/v1/models`);
+      break;
+    } catch {
+      if (Date.now() > deadline) {
+        child.kill();
+        throw new Error(`mock upstream did not answer on ${url}: ${stderr}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return { url, stop: () => child.kill() };
+}
+
+interface Timing {
+  totalMs: number;
+  firstByteMs: number;
+}
+
+/** One request: time to the first body chunk and to the end of the body. Throws on a non-2xx. */
+async function timed(url: string, headers: Record<string, string>, body: string): Promise<Timing> {
+  const start = process.hrtime.bigint();
+  const res = await fetch(url, { method: "POST", headers, body });
+  if (res.body === null) throw new Error(`${url}: no body`);
+  const reader = res.body.getReader();
+  let firstByteMs = -1;
+  for (;;) {
+    const { done } = await reader.read();
+    if (firstByteMs < 0) firstByteMs = Number(process.hrtime.bigint() - start) / 1e6;
+    if (done) break;
+  }
+  const totalMs = Number(process.hrtime.bigint() - start) / 1e6;
+  if (!res.ok) throw new Error(`${url}: ${res.status}`);
+  return { totalMs, firstByteMs };
+}
+
+export interface LatencyPair {
+  directP50Ms: number;
+  directP99Ms: number;
+  gatewayP50Ms: number;
+  gatewayP99Ms: number;
+  addedP50Ms: number;
+  addedP99Ms: number;
+}
+
+function pair(direct: number[], gateway: number[]): LatencyPair {
+  const d = [...direct].sort((a, b) => a - b);
+  const g = [...gateway].sort((a, b) => a - b);
+  const r = (n: number) => Math.round(n * 1000) / 1000;
+  return {
+    directP50Ms: r(percentile(d, 50)),
+    directP99Ms: r(percentile(d, 99)),
+    gatewayP50Ms: r(percentile(g, 50)),
+    gatewayP99Ms: r(percentile(g, 99)),
+    addedP50Ms: r(percentile(g, 50) - percentile(d, 50)),
+    addedP99Ms: r(percentile(g, 99) - percentile(d, 99)),
+  };
+}
+
+export interface GatewayResult {
+  requestsEach: number;
+  model: string;
+  nonStreaming: LatencyPair;
+  streamingFirstByte: LatencyPair;
+  streamingTotal: LatencyPair;
+}
+
+/**
+ * Alternate direct and gateway calls, `count` of each per mode after `warmup`. `gatewayBase` is the gate's
+ * URL, `apiKey` a customer's alternate ID (the gateway key).
+ */
+export async function measureGateway(
+  upstream: string,
+  gatewayBase: URL,
+  apiKey: string,
+  count: number,
+  warmup: number,
+): Promise<GatewayResult> {
+  const model = "gpt-4o-mini";
+  const message = { role: "user", content: "Say hello in five words." };
+  const plain = JSON.stringify({ model, messages: [message], max_tokens: 16 });
+  const stream = JSON.stringify({ model, messages: [message], max_tokens: 16, stream: true });
+  const directUrl = `${upstream}/v1/chat/completions`;
+  const gatewayUrl = new URL("/gateway/openai/v1/chat/completions", gatewayBase).toString();
+  const directHeaders = { authorization: "Bearer sk-bench-upstream", "content-type": "application/json" };
+  const gatewayHeaders = { authorization: `Bearer ${apiKey}`, "content-type": "application/json" };
+
+  const sample = async (body: string, n: number) => {
+    const direct: Timing[] = [];
+    const viaGateway: Timing[] = [];
+    for (let i = 0; i < n; i++) {
+      // Alternate which goes first so neither side always follows the other.
+      if (i % 2 === 0) {
+        direct.push(await timed(directUrl, directHeaders, body));
+        viaGateway.push(await timed(gatewayUrl, gatewayHeaders, body));
+      } else {
+        viaGateway.push(await timed(gatewayUrl, gatewayHeaders, body));
+        direct.push(await timed(directUrl, directHeaders, body));
+      }
+    }
+    return { direct, viaGateway };
+  };
+
+  await sample(plain, warmup);
+  await sample(stream, warmup);
+  const a = await sample(plain, count);
+  const b = await sample(stream, count);
+  return {
+    requestsEach: count,
+    model,
+    nonStreaming: pair(
+      a.direct.map((t) => t.totalMs),
+      a.viaGateway.map((t) => t.totalMs),
+    ),
+    streamingFirstByte: pair(
+      b.direct.map((t) => t.firstByteMs),
+      b.viaGateway.map((t) => t.firstByteMs),
+    ),
+    streamingTotal: pair(
+      b.direct.map((t) => t.totalMs),
+      b.viaGateway.map((t) => t.totalMs),
+    ),
+  };
+}
