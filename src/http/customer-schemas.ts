@@ -1,9 +1,13 @@
 /** zod schemas of the customer routes: they validate requests and document responses (SPEC §5.2). */
 import { z } from "zod";
 import type { CustomerPatch, CustomerState } from "../objects/contract";
+import { nestsWithin } from "../policy/json-depth";
 import { identifierSchema, requestObject } from "./schemas";
 
-const metadataSchema = z.record(z.string(), z.unknown());
+// Metadata is the caller's own JSON, kept as given; its depth is capped so it can cross RPC and storage.
+const metadataSchema = z
+  .record(z.string(), z.unknown())
+  .refine((value) => nestsWithin(value, 32), "must not nest deeper than 32 levels");
 const isoSchema = z.iso.datetime({ offset: true }).openapi({ format: "date-time" });
 const nonNegative = z.number().finite().min(0);
 

@@ -19,6 +19,8 @@ export const identifierSchema = z
   .min(1)
   .max(256)
   .regex(NO_CONTROL_CHARACTERS, "must not contain control characters")
+  // A lone surrogate is not text: it cannot round-trip through UTF-8 storage, logs or other systems.
+  .refine((value) => value.isWellFormed(), "must be well-formed Unicode (no lone surrogates)")
   .openapi({ description: "1 to 256 characters, no control characters" });
 
 // zod 4's z.number() refuses Infinity, which is what an overflowing JSON literal (`1e400`) parses to; that is a

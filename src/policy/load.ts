@@ -2,10 +2,12 @@
  * From policy text to a compiled policy: parse (YAML or JSON), unwrap the optional top-level `policy:`,
  * validate and compile, and stamp the content version (SPEC §2, §11).
  */
+
 import { LineCounter, parseDocument } from "yaml";
 import type { CompiledPolicy } from "../domain/types";
 import { compilePolicy } from "./compile";
 import type { PolicyIssue } from "./issues";
+import { MAX_JSON_DEPTH, nestsWithin } from "./json-depth";
 import { isIgnoredKey, type PolicyDocument } from "./schema";
 import { policyVersion } from "./version";
 
@@ -91,6 +93,13 @@ export function unwrapPolicy(document: unknown): { root: unknown; issues: Policy
  * validating that document again yields the same version. On failure, every issue found, not just the first.
  */
 export async function validatePolicy(input: unknown): Promise<ValidationResult> {
+  // Checked first: everything after (zod, structuredClone, canonical JSON) recurses.
+  if (!nestsWithin(input, MAX_JSON_DEPTH)) {
+    return {
+      ok: false,
+      issues: [{ path: "", message: `the document nests deeper than ${MAX_JSON_DEPTH} levels` }],
+    };
+  }
   const { root, issues } = unwrapPolicy(input);
   const compiled = compilePolicy(root);
   if (!compiled.ok) return { ok: false, issues: [...issues, ...compiled.issues] };
