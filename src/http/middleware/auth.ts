@@ -14,8 +14,16 @@ async function sha256(text: string): Promise<ArrayBuffer> {
  * whatever the lengths (timingSafeEqual itself throws on unequal lengths and leaks length otherwise).
  */
 export async function tokensEqual(given: string, expected: string): Promise<boolean> {
-  const [a, b] = await Promise.all([sha256(given), sha256(expected)]);
+  const [a, b] = await Promise.all([sha256(given), expectedDigest(expected)]);
   return crypto.subtle.timingSafeEqual(a, b);
+}
+
+// The configured token's digest, computed once per isolate (and again only if the secret changes).
+let expectedCache: { token: string; digest: Promise<ArrayBuffer> } | null = null;
+
+function expectedDigest(token: string): Promise<ArrayBuffer> {
+  if (expectedCache?.token !== token) expectedCache = { token, digest: sha256(token) };
+  return expectedCache.digest;
 }
 
 /** The token of an `Authorization: Bearer <token>` header, or null. The scheme is case-insensitive (RFC 9110). */
