@@ -5,6 +5,7 @@
  * settles exactly once; the work runs under `waitUntil`, so a client that goes away cannot stop a settle.
  */
 import type { Decision } from "../domain/types";
+import type { RpcResult } from "../objects/contract";
 import type { ActivePolicy } from "../policy/store";
 import { readUpstream } from "./body-reader";
 import type { MeteredEndpoint } from "./endpoints";
@@ -19,7 +20,7 @@ import {
 import { decisionHeaders, errorResponse, withHeaders } from "./gateway-response";
 import { clientResponseHeaders } from "./headers";
 import { meterStream } from "./metered-stream";
-import { consumeById, identifyKey, meterByKey, settleHold } from "./metering";
+import { identifyKey, reserveByKey, settleHold } from "./metering";
 import { routeModel } from "./model-routes";
 import { type GatewayError, gatewayError, refusalFor, unauthorized } from "./openai-errors";
 import { countChars } from "./prompt-chars";
@@ -54,19 +55,31 @@ class Reservation {
     return this.settled;
   }
 
+  /** The settle the object ran already (the cancel after a refused count), or null when none ran. */
+  settledBy(result: RpcResult<Decision> | null): Decision {
+    if (result === null) return this.reserved;
+    if (result.kind === "ok") return result.value;
+    this.logFailure(result.kind === "error" ? result.code : "customer_gone");
+    return this.reserved;
+  }
+
   private async settleOnce(amount: number): Promise<Decision> {
     const holdId = this.reserved.holdId;
     // A feature flag reserves nothing (holdId null): there is nothing to settle.
     if (holdId === null) return this.reserved;
-    const { ctx, key, active } = this.call;
+    const { ctx, active } = this.call;
     try {
       const result = await settleHold(ctx.env, this.customer, holdId, amount, active.version);
       if (result.kind === "ok") return result.decision;
-      logSettleFailure(ctx, key, result.kind === "error" ? result.code : "customer_gone");
+      this.logFailure(result.kind === "error" ? result.code : "customer_gone");
     } catch (error) {
-      logSettleFailure(ctx, key, error instanceof Error ? error.name : "unknown");
+      this.logFailure(error instanceof Error ? error.name : "unknown");
     }
     return this.reserved;
+  }
+
+  private logFailure(code: string): void {
+    logSettleFailure(this.call.ctx, this.call.key, code);
   }
 }
 
@@ -105,12 +118,15 @@ export async function forwardMetered(call: MeteredCall): Promise<Response> {
       }),
     );
   }
-  const reserved = await meterByKey(
+  const requests = active.policy.gateway.requests;
+  // One call reserves the model's tokens, counts the request and, if the count is refused, cancels the
+  // reserve (SPEC §11): the object decides all three.
+  const reserved = await reserveByKey(
     ctx.env,
     key,
-    "reserve",
     entitlement,
     request.reserveAmount,
+    requests,
     active.version,
   );
   if (reserved.kind === "unknown") return errorResponse(unauthorized());
@@ -118,26 +134,26 @@ export async function forwardMetered(call: MeteredCall): Promise<Response> {
     return errorResponse(gatewayError(reserved.status, reserved.code, reserved.message));
   const headersFor = (decisions: (Decision | null)[]) =>
     decisionHeaders(active.policy, decisions, Date.now());
-  const modelRefusal = refusalFor(reserved.decision);
-  if (modelRefusal !== null) return errorResponse(modelRefusal, headersFor([reserved.decision]));
-  const hold = new Reservation(call, reserved.customer, reserved.decision);
+  const { reserve } = reserved;
+  const modelRefusal = refusalFor(reserve.reserved);
+  if (modelRefusal !== null) return errorResponse(modelRefusal, headersFor([reserve.reserved]));
+  const hold = new Reservation(call, reserved.customer, reserve.reserved);
 
   let counted: Decision | null = null;
-  const requests = active.policy.gateway.requests;
-  if (requests !== null) {
-    const result = await consumeById(ctx.env, reserved.customer, requests, 1, active.version);
+  const result = reserve.counted;
+  if (result !== null) {
     const refusal =
       result.kind === "ok"
-        ? refusalFor(result.decision)
+        ? refusalFor(result.value)
         : result.kind === "error"
           ? gatewayError(result.status, result.code, result.message)
           : unauthorized();
     if (refusal !== null) {
-      // The second reservation failed: the first is cancelled (SPEC §11).
-      const cancelled = await hold.settle(0);
-      return errorResponse(refusal, headersFor([cancelled, result.kind === "ok" ? result.decision : null]));
+      // The second reservation failed: the object cancelled the first (SPEC §11).
+      const cancelled = hold.settledBy(reserve.cancelled);
+      return errorResponse(refusal, headersFor([cancelled, result.kind === "ok" ? result.value : null]));
     }
-    counted = result.kind === "ok" ? result.decision : null;
+    counted = result.kind === "ok" ? result.value : null;
   }
 
   const work = forward(call, request, hold, (decision) => headersFor([decision, counted]));

@@ -5,7 +5,7 @@
  */
 import { DEFAULT_HOLD_TTL_MS } from "../domain/holds";
 import type { Decision } from "../domain/types";
-import type { MeterCall, RpcError } from "../objects/contract";
+import type { GatewayReserve, MeterCall, RpcError } from "../objects/contract";
 import { customerStub, withCustomer } from "../objects/directory";
 
 export type KeyedResult =
@@ -48,27 +48,49 @@ export async function meterByKey(
   return result.kind === "ok" ? { kind: "ok", customer, decision: result.value } : result;
 }
 
+export type KeyedReserve =
+  | { kind: "ok"; customer: string; reserve: GatewayReserve }
+  | { kind: "unknown" }
+  | RpcError;
+
+/**
+ * The pre-forward step in one call to the object of the customer whose alternate ID is `key`: reserve
+ * `amount` of `entitlement`, then (when `requests` is set) consume 1 of it, cancelling the reserve if refused.
+ */
+export async function reserveByKey(
+  env: Env,
+  key: string,
+  entitlement: string,
+  amount: number,
+  requests: string | null,
+  policyVersion: string,
+): Promise<KeyedReserve> {
+  let customer = "";
+  const result = await withCustomer(
+    env,
+    key,
+    (stub, presentedAlternateId, id) => {
+      customer = id;
+      return stub.gatewayReserve({
+        presentedAlternateId,
+        entitlement,
+        amount,
+        requests,
+        ttlMs: DEFAULT_HOLD_TTL_MS,
+        policyVersion,
+      });
+    },
+    { canonical: false },
+  );
+  return result.kind === "ok" ? { kind: "ok", customer, reserve: result.value } : result;
+}
+
 /** The canonical id of the customer whose alternate ID is `key`, or null. */
 export async function identifyKey(env: Env, key: string): Promise<string | null> {
   const result = await withCustomer(env, key, (stub, alternateId) => stub.identify(alternateId), {
     canonical: false,
   });
   return result.kind === "ok" ? result.value.id : null;
-}
-
-/** Consume `amount` of `entitlement` for an already resolved customer. */
-export async function consumeById(
-  env: Env,
-  customer: string,
-  entitlement: string,
-  amount: number,
-  policyVersion: string,
-): Promise<KeyedResult> {
-  const result = await customerStub(env, customer).meter({
-    ...call("consume", entitlement, policyVersion),
-    amount,
-  });
-  return result.kind === "ok" ? { kind: "ok", customer, decision: result.value } : result;
 }
 
 /** Settle a hold with the actual amount (0 cancels it). */

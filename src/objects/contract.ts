@@ -40,6 +40,28 @@ export interface MeterCall {
   policyVersion: string;
 }
 
+/** The gateway's pre-forward step as one call: reserve the model's entitlement, then 1 of `gateway.requests`. */
+export interface GatewayReserveCall {
+  /** The gateway key, which the object must confirm is still its own. */
+  presentedAlternateId: string | null;
+  entitlement: string;
+  /** Tokens to reserve, in the entitlement's unit. */
+  amount: number;
+  /** `gateway.requests`, or null when the policy counts no requests. */
+  requests: string | null;
+  ttlMs: number;
+  policyVersion: string;
+}
+
+/** Both decisions of the gateway's pre-forward step. */
+export interface GatewayReserve {
+  reserved: Decision;
+  /** The `gateway.requests` consume; null when not counted (no such meter, or the reserve was refused). */
+  counted: RpcResult<Decision> | null;
+  /** The reserve's cancel (settle 0) after a refused count; null when nothing was cancelled. */
+  cancelled: RpcResult<Decision> | null;
+}
+
 /** An org-scoped call forwarded from a member's object to its org's object; amount already in credit units. */
 export interface MemberCall {
   op: MeterOp;

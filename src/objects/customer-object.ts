@@ -7,6 +7,8 @@ import type {
   CustomerState,
   CustomerView,
   EventPage,
+  GatewayReserve,
+  GatewayReserveCall,
   MemberCall,
   MemberSettle,
   MeterCall,
@@ -16,6 +18,7 @@ import type {
 import { runAlarm } from "./customer-alarm";
 import { type CustomerContext, createCustomerContext } from "./customer-context";
 import type { CustomerStore } from "./customer-store";
+import { reserveForGateway } from "./gateway-reserve";
 import { settleMember } from "./hold-settling";
 import { meterCustomer, meterMember } from "./meter-routing";
 import {
@@ -66,6 +69,11 @@ export class CustomerObject extends DurableObject<Env> {
   /** A metering call on this customer (check, consume, release, reserve, settle). */
   async meter(call: MeterCall): Promise<RpcResult<Decision>> {
     return meterCustomer(this.context, call);
+  }
+
+  /** The gateway's pre-forward step: reserve the model's tokens, count 1 request, cancel if that is refused. */
+  async gatewayReserve(call: GatewayReserveCall): Promise<RpcResult<GatewayReserve>> {
+    return reserveForGateway(this.context, call);
   }
 
   /** An org-scoped call from a member: the limit, mode and plan are this org's. */

@@ -51,6 +51,13 @@ plans:
         rate: { limit: 150, window: 1m }
       api_requests:
         limit: { credit: request, value: 1000, reset_inc: 1d }
+  team:
+    entitlements:
+      gpt4o_tokens:
+        scope: org
+        limit: { credit: token, value: 100000, reset_inc: 1d }
+      api_requests:
+        limit: { credit: request, value: 1, reset_inc: 1d }
   premium:
     entitlements:
       o1_tokens:

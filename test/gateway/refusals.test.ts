@@ -7,7 +7,7 @@ import { exports } from "cloudflare:workers";
 import OpenAI, { type APIError } from "openai";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { createApp } from "../../src/http/app";
-import { call, ok } from "../support/api";
+import { call, ok, unique } from "../support/api";
 import { MOCK_TOTAL_TOKENS } from "../support/mock-upstream";
 import {
   GATEWAY_BASE,
@@ -108,6 +108,24 @@ describe("limits and rates", () => {
     expect(error.message).toContain("api_requests");
     expect((await upstreamSaw(tag)).count).toBe(1);
     expect(await meterOf(id, "gpt4o_tokens")).toMatchObject({ used: MOCK_TOTAL_TOKENS, held: 0 });
+    expect(await meterOf(id, "api_requests")).toMatchObject({ used: 1 });
+  });
+
+  it("an org-scoped model reserves on the org; a denial of the member's requests cancels it there", async () => {
+    const org = unique("gw_org");
+    await ok("PUT", `/v1/customers/${org}`, { type: "org", plan: "team" });
+    const id = unique("gw_member");
+    const key = `sk-tg-${unique("key")}`;
+    await ok("PUT", `/v1/customers/${id}`, { plan: "team", org, alternateIds: [key] });
+    const tag = newTag();
+    const client = gatewayClient(key, { tag });
+    await client.chat.completions.create({ model: "gpt-4o", messages: HELLO });
+    expect(await meterOf(org, "gpt4o_tokens")).toMatchObject({ used: MOCK_TOTAL_TOKENS, held: 0 });
+    const error = await failure(client.chat.completions.create({ model: "gpt-4o", messages: HELLO }));
+    expect(error).toMatchObject({ status: 429, code: "insufficient_quota" });
+    expect(error.message).toContain("api_requests");
+    expect((await upstreamSaw(tag)).count).toBe(1);
+    expect(await meterOf(org, "gpt4o_tokens")).toMatchObject({ used: MOCK_TOTAL_TOKENS, held: 0 });
     expect(await meterOf(id, "api_requests")).toMatchObject({ used: 1 });
   });
 });
