@@ -6,7 +6,7 @@
 import { DEFAULT_HOLD_TTL_MS } from "../domain/holds";
 import type { Decision } from "../domain/types";
 import type { GatewayReserve, MeterCall, RpcError } from "../objects/contract";
-import { customerStub, withCustomer } from "../objects/directory";
+import { type CustomerCall, customerStub, withCustomer } from "../objects/directory";
 
 export type KeyedResult =
   | { kind: "ok"; customer: string; decision: Decision }
@@ -26,6 +26,25 @@ function call(op: MeterCall["op"], entitlement: string | null, policyVersion: st
   };
 }
 
+/** Run `fn` on the object of the customer whose alternate ID is `key`, and say whose object answered. */
+async function onKeyedCustomer<T>(
+  env: Env,
+  key: string,
+  fn: CustomerCall<T>,
+): Promise<{ kind: "ok"; customer: string; value: T } | { kind: "unknown" } | RpcError> {
+  let customer = "";
+  const result = await withCustomer<T>(
+    env,
+    key,
+    (stub, presentedAlternateId, id) => {
+      customer = id;
+      return fn(stub, presentedAlternateId, id);
+    },
+    { canonical: false },
+  );
+  return result.kind === "ok" ? { kind: "ok", customer, value: result.value } : result;
+}
+
 /** Reserve (or consume) `amount` of `entitlement` for the customer whose alternate ID is `key`. */
 export async function meterByKey(
   env: Env,
@@ -35,17 +54,10 @@ export async function meterByKey(
   amount: number,
   policyVersion: string,
 ): Promise<KeyedResult> {
-  let customer = "";
-  const result = await withCustomer(
-    env,
-    key,
-    (stub, presentedAlternateId, id) => {
-      customer = id;
-      return stub.meter({ ...call(op, entitlement, policyVersion), presentedAlternateId, amount });
-    },
-    { canonical: false },
+  const result = await onKeyedCustomer<Decision>(env, key, (stub, presentedAlternateId) =>
+    stub.meter({ ...call(op, entitlement, policyVersion), presentedAlternateId, amount }),
   );
-  return result.kind === "ok" ? { kind: "ok", customer, decision: result.value } : result;
+  return result.kind === "ok" ? { kind: "ok", customer: result.customer, decision: result.value } : result;
 }
 
 export type KeyedReserve =
@@ -65,24 +77,17 @@ export async function reserveByKey(
   requests: string | null,
   policyVersion: string,
 ): Promise<KeyedReserve> {
-  let customer = "";
-  const result = await withCustomer(
-    env,
-    key,
-    (stub, presentedAlternateId, id) => {
-      customer = id;
-      return stub.gatewayReserve({
-        presentedAlternateId,
-        entitlement,
-        amount,
-        requests,
-        ttlMs: DEFAULT_HOLD_TTL_MS,
-        policyVersion,
-      });
-    },
-    { canonical: false },
+  const result = await onKeyedCustomer<GatewayReserve>(env, key, (stub, presentedAlternateId) =>
+    stub.gatewayReserve({
+      presentedAlternateId,
+      entitlement,
+      amount,
+      requests,
+      ttlMs: DEFAULT_HOLD_TTL_MS,
+      policyVersion,
+    }),
   );
-  return result.kind === "ok" ? { kind: "ok", customer, reserve: result.value } : result;
+  return result.kind === "ok" ? { kind: "ok", customer: result.customer, reserve: result.value } : result;
 }
 
 /** The canonical id of the customer whose alternate ID is `key`, or null. */
