@@ -38,6 +38,8 @@ export default defineConfig({
         ],
         test: {
           name: "workers",
+          // Generous: concurrency tests take about 1 s alone and several times that on a loaded 2-core machine.
+          testTimeout: 20_000,
           globalSetup: ["./test/support/mock-upstream-setup.ts"],
           include: ["test/objects/**/*.test.ts", "test/http/**/*.test.ts", "test/gateway/**/*.test.ts"],
         },
@@ -58,6 +60,7 @@ export default defineConfig({
         ],
         test: {
           name: "webhooks",
+          testTimeout: 20_000,
           globalSetup: ["./test/support/webhook-receiver-setup.ts"],
           include: ["test/webhooks/**/*.test.ts"],
           exclude: ["test/webhooks/**/*.unit.test.ts"],
