@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { customerStub } from "./directory";
 
 /**
  * One alternate ID (an email, a Stripe id, an API key…) and the customer that owns it. One object per ID,
@@ -34,6 +35,6 @@ export class AlternateIdObject extends DurableObject<Env> {
   }
 
   private ownerHolds(owner: string, alternateId: string): Promise<boolean> {
-    return this.env.CUSTOMERS.get(this.env.CUSTOMERS.idFromName(owner)).holdsAlternateId(alternateId);
+    return customerStub(this.env, owner).holdsAlternateId(alternateId);
   }
 }

@@ -6,10 +6,7 @@
 import type { CustomerRecord } from "../domain/types";
 import type { RpcError } from "./contract";
 import type { CustomerContext } from "./customer-context";
-
-function indexStub(env: Env, alternateId: string) {
-  return env.ALTERNATE_IDS.get(env.ALTERNATE_IDS.idFromName(alternateId));
-}
+import { alternateIdStub, customerStub } from "./directory";
 
 /** `409 alternate_id_taken` for one ID. */
 export function alternateIdTaken(alternateId: string): RpcError {
@@ -28,8 +25,10 @@ async function claimAlternateIds(env: Env, customer: string, ids: string[]): Pro
   for (const alternateId of ids) {
     if (alternateId === customer) continue;
     // Another customer's canonical id cannot be an alternate ID (SPEC §11).
-    const isCustomer = await env.CUSTOMERS.get(env.CUSTOMERS.idFromName(alternateId)).exists();
-    const claim = isCustomer ? { ok: false } : await indexStub(env, alternateId).claim(customer, alternateId);
+    const isCustomer = await customerStub(env, alternateId).exists();
+    const claim = isCustomer
+      ? { ok: false }
+      : await alternateIdStub(env, alternateId).claim(customer, alternateId);
     if (!claim.ok) {
       await releaseAlternateIds(env, customer, claimed);
       return alternateIdTaken(alternateId);
@@ -41,7 +40,7 @@ async function claimAlternateIds(env: Env, customer: string, ids: string[]): Pro
 
 /** Free the `ids` that `customer` holds in the index (an ID since taken by someone else is left alone). */
 async function releaseAlternateIds(env: Env, customer: string, ids: string[]): Promise<void> {
-  for (const alternateId of ids) await indexStub(env, alternateId).release(customer);
+  for (const alternateId of ids) await alternateIdStub(env, alternateId).release(customer);
 }
 
 /**

@@ -43,7 +43,7 @@ export function replayIdempotent(
   op: string,
   nowMs: number,
 ): RpcResult<Decision> | null {
-  if (key === null || op === "check") return null;
+  if (!keyApplies(key, op)) return null;
   const entry = store.getIdempotency(customer, key, nowMs);
   if (entry === null) return null;
   if (entry.fingerprint !== fingerprint) return idempotencyConflict();
@@ -60,8 +60,7 @@ export function rememberIdempotent(
   decision: Decision,
   nowMs: number,
 ): void {
-  if (key !== null && op !== "check")
-    store.putIdempotency(customer, key, fingerprint, JSON.stringify(decision), nowMs);
+  if (keyApplies(key, op)) store.putIdempotency(customer, key, fingerprint, JSON.stringify(decision), nowMs);
 }
 
 /** Run one call against this object's meter: check the key, decide, store the change and its events. */
@@ -92,7 +91,10 @@ export function meterLocally(
   const request = toRequest(call, newHoldId);
   const result = applyMeter(store.meters.get(call.entitlement.name), ctx, request);
   const needsWrite =
-    result.meter !== null || result.hold !== null || result.events.length > 0 || needsKey(call);
+    result.meter !== null ||
+    result.hold !== null ||
+    result.events.length > 0 ||
+    keyApplies(call.idempotencyKey, call.op);
   if (needsWrite) {
     store.transaction(() => {
       if (result.meter !== null) store.putMeter(call.entitlement.name, result.meter);
@@ -115,8 +117,9 @@ export function meterLocally(
   return { kind: "ok", value: result.decision };
 }
 
-function needsKey(call: LocalCall): boolean {
-  return call.idempotencyKey !== null && call.op !== "check";
+/** Idempotency keys apply to every mutating call; `check` ignores them (SPEC §11). */
+function keyApplies(key: string | null, op: string): key is string {
+  return key !== null && op !== "check";
 }
 
 function toRequest(call: LocalCall, newHoldId: () => string): MeterRequest {
@@ -143,7 +146,7 @@ export function refuseLocally(
   const replay = replayIdempotent(store, args.customer, key, fingerprint, op, nowMs);
   if (replay !== null) return replay;
   const decision = refusalDecision(args);
-  if (key !== null && op !== "check") {
+  if (keyApplies(key, op)) {
     store.transaction(() => rememberIdempotent(store, args.customer, key, fingerprint, op, decision, nowMs));
   }
   return { kind: "ok", value: decision };
