@@ -15,6 +15,7 @@ export default defineConfig({
             "test/domain/**/*.test.ts",
             "test/policy/**/*.test.ts",
             "test/webhooks/**/*.unit.test.ts",
+            "test/scripts/**/*.unit.test.ts",
           ],
           environment: "node",
         },

@@ -3,26 +3,31 @@
  * temporary state directory, drives the seed example (SPEC §3, issue 3) over real HTTP, restarts on the
  * same directory and checks nothing was lost, then checks a fresh directory starts empty with the default
  * policy, and on it drives the gateway with the official `openai` client (SPEC §6, issue 4) and waits for one
- * signed webhook (SPEC §7, issue 5). Every server of the run points at the same mock OpenAI upstream and the
- * same in-process webhook receiver, so events are delivered from the first step on. Each check is a step
- * below; append new ones to STEPS.
+ * signed webhook (SPEC §7, issue 5), then runs every example of README.md against that server, as a user
+ * pasting them would (SPEC §11 "Documentation that runs", scripts/lib/readme-examples.ts). Every server of the
+ * run points at the same mock OpenAI upstream and the same in-process webhook receiver, so events are
+ * delivered from the first step on. Each check is a step below; append new ones to STEPS.
+ *
+ * The servers' admin token is the one in `.dev.vars` (created if missing, as `npm run dev` does), so the
+ * README's `export TOLLGATE_TOKEN=$(… .dev.vars)` line yields the token the server really has.
  *
  * Options: --verbose streams the servers' output (it is printed on failure anyway).
  */
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MOCK_TEXT } from "../test/support/mock-upstream";
 import type { ApiClient, Json } from "./lib/client";
 import { type DevServer, killDevServer, startDevServer, stopDevServer } from "./lib/dev-server";
-import { randomToken } from "./lib/dev-vars";
+import { ensureDevVars, randomToken } from "./lib/dev-vars";
 import { CheckFailed, expectEqual, expectMatch, expectStatus, show } from "./lib/expect";
 import { gatewayClient, mockHeaders, viaGateway } from "./lib/gateway-client";
 import { type MockUpstream, startMockUpstream } from "./lib/mock-upstream-process";
 import { freePort, pollUntil } from "./lib/net";
 import { runNpm } from "./lib/npm";
 import { readPolicyFile, validatePolicyFile } from "./lib/policy-file";
+import { describeFailures, runMarkdownExamples, summarize, where } from "./lib/readme-examples";
 import {
   type Delivery,
   describeDeliveries,
@@ -45,6 +50,9 @@ const GATEWAY_TOKENS = "gpt4o_tokens";
 const SETTLE_TIMEOUT_MS = 15_000;
 /** Delivery is driven by the customer object's alarm, which wrangler dev fires on its own within ~1 s. */
 const DELIVERY_TIMEOUT_MS = 20_000;
+const README = join(ROOT, "README.md");
+/** Where the README's TypeScript examples are written: inside the checkout, so `import "openai"` resolves. */
+const EXAMPLES_DIR = join(ROOT, "node_modules", ".cache", "readme-examples");
 
 /** What the steps share. */
 interface Context {
@@ -510,6 +518,29 @@ const STEPS: Step[] = [
     },
   },
   {
+    name: "README.md: every example runs as written against this server",
+    run: async (ctx) => {
+      const server = running(ctx);
+      const results = await runMarkdownExamples({
+        markdown: await readFile(README, "utf8"),
+        source: "README.md",
+        baseUrl: server.baseUrl,
+        token: ctx.token,
+        cwd: ROOT,
+        scratchDir: EXAMPLES_DIR,
+        onResult: (result) => {
+          if (!VERBOSE && result.status !== "failed") return;
+          console.log(`    ${where("README.md", result.example)}: ${result.status} (${result.detail})`);
+          if (VERBOSE && result.output.trim() !== "")
+            for (const line of result.output.trimEnd().split("\n")) console.log(`      | ${line}`);
+        },
+      });
+      const failures = describeFailures("README.md", results);
+      if (failures !== null) throw new CheckFailed(`${failures}\n  (${summarize("README.md", results)})`);
+      return summarize("README.md", results);
+    },
+  },
+  {
     name: "npm run policy -- push --local writes a policy the running server uses at once",
     run: async (ctx) => {
       const persistTo = ctx.server?.persistTo ?? "";
@@ -548,6 +579,13 @@ async function versionOf(path: string): Promise<string> {
   return result.policy.version;
 }
 
+/** The ADMIN_TOKEN of `.dev.vars`, which is created with a random one when missing (as `npm run dev` does). */
+async function devVarsToken(): Promise<string> {
+  const token = (await ensureDevVars(join(ROOT, ".dev.vars"))).vars.ADMIN_TOKEN;
+  if (token === undefined) throw new CheckFailed(".dev.vars has no ADMIN_TOKEN");
+  return token;
+}
+
 async function cleanUp(ctx: Context): Promise<void> {
   for (const server of ctx.servers) {
     if (server.exitCode === null) {
@@ -556,12 +594,12 @@ async function cleanUp(ctx: Context): Promise<void> {
   }
   await ctx.upstream?.stop();
   await ctx.receiver?.close();
-  await Promise.all(ctx.tempDirs.map((dir) => rm(dir, { recursive: true, force: true })));
+  await Promise.all([...ctx.tempDirs, EXAMPLES_DIR].map((dir) => rm(dir, { recursive: true, force: true })));
 }
 
 async function main(): Promise<number> {
   const ctx: Context = {
-    token: randomToken(),
+    token: await devVarsToken(),
     port: await freePort(),
     stateDir: "",
     tempDirs: [],
