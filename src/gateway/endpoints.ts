@@ -52,7 +52,8 @@ export function routeEndpoint<M extends string>(
   path: string,
 ): EndpointRoute<M> | null {
   const rule = table.find((r) => r.method === method && matchesTemplate(r.path, path));
-  if (rule !== undefined) return rule.metered === null ? { kind: "forwarded" } : { kind: "metered", endpoint: rule.metered };
+  if (rule !== undefined)
+    return rule.metered === null ? { kind: "forwarded" } : { kind: "metered", endpoint: rule.metered };
   return passthrough.some((p) => p.method === method && p.regex.test(path)) ? { kind: "passthrough" } : null;
 }
 

@@ -29,6 +29,7 @@ export function rawTarget(url: string): { pathname: string; search: string } {
 }
 
 // `%` (any escape), `\`, C0 controls and DEL: none occurs in a provider's own paths.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
 const FORBIDDEN = /[%\\\u0000-\u001f\u007f]/;
 
 /** Whether `path` (relative, no leading `/`) is canonical: non-empty segments, none `.`/`..`, nothing forbidden. */

@@ -6,14 +6,17 @@ import { describe, expect, it } from "vitest";
 import { admitEndpoint, admitPath, OPENAI_DOOR } from "../../src/gateway/door";
 import { doorPath, rawTarget } from "../../src/gateway/paths";
 import { compilePolicy } from "../../src/policy/compile";
-import { IssueList } from "../../src/policy/issues";
 import { compilePassthrough } from "../../src/policy/compile-passthrough";
+import { IssueList } from "../../src/policy/issues";
 
 const PREFIX = "http://gate.test/gateway/openai/v1";
 
 describe("rawTarget", () => {
   it("splits path and query without normalising either", () => {
-    expect(rawTarget("http://h/a/../b/%2e?x=%20&y#frag")).toEqual({ pathname: "/a/../b/%2e", search: "?x=%20&y" });
+    expect(rawTarget("http://h/a/../b/%2e?x=%20&y#frag")).toEqual({
+      pathname: "/a/../b/%2e",
+      search: "?x=%20&y",
+    });
     expect(rawTarget("http://h")).toEqual({ pathname: "/", search: "" });
     expect(rawTarget("http://h/a#f?g")).toEqual({ pathname: "/a", search: "" });
   });
@@ -93,7 +96,17 @@ describe("gateway.passthrough", () => {
 
   it("a malformed entry is an issue at its index", () => {
     const gateway = {
-      passthrough: ["GET files", "files", "get files", "FETCH x", "GET /files", "GET a/../b", "GET a%2fb", "GET a//b", 7],
+      passthrough: [
+        "GET files",
+        "files",
+        "get files",
+        "FETCH x",
+        "GET /files",
+        "GET a/../b",
+        "GET a%2fb",
+        "GET a//b",
+        7,
+      ],
     };
     const result = compilePolicy({ plans: { free: { default: true, entitlements: {} } }, gateway });
     expect(result.ok).toBe(false);

@@ -352,7 +352,10 @@ function models(res: ServerResponse): void {
 
 /** `GET /v1/models/{id}`: a known id, or OpenAI's 404 for a model that does not exist. */
 function oneModel(res: ServerResponse, id: string): void {
-  if (MODEL_IDS.includes(id)) return sendJson(res, 200, model(id));
+  if (MODEL_IDS.includes(id)) {
+    sendJson(res, 200, model(id));
+    return;
+  }
   sendJson(res, 404, {
     error: {
       message: `The model '${id}' does not exist`,
