@@ -6,7 +6,7 @@
 import { SELF } from "cloudflare:test";
 import OpenAI, { type APIError, toFile } from "openai";
 import { beforeAll, describe, expect, it } from "vitest";
-import { putPolicy } from "../support/api";
+import { call, putPolicy } from "../support/api";
 import { MOCK_ACCOUNT_FILE } from "../support/mock-upstream";
 import {
   GATEWAY_BASE,
@@ -178,5 +178,23 @@ describe("with gateway.passthrough", () => {
       headers: { authorization: `Bearer ${key}`, "x-mock-tag": tag },
     });
     expect((await upstreamSaw(tag)).last.path).toBe("/v1/files?purpose=batch&after=a%2Fb&x=%25");
+  });
+});
+
+describe("gateway.passthrough in a policy", () => {
+  it("a malformed entry is 400 invalid_policy with the entry's path, and the active policy stays", async () => {
+    const before = await putPolicy(WITH_PASSTHROUGH);
+    const bad = GATEWAY_POLICY.replace(
+      "gateway:\n",
+      'gateway:\n  passthrough: ["GET files", "files", "GET ../x"]\n',
+    );
+    const res = await call("PUT", "/v1/policy", bad, { "Content-Type": "application/yaml" });
+    expect(res.status).toBe(400);
+    expect(res.json.error.code).toBe("invalid_policy");
+    expect(res.json.error.details.issues.map((issue: { path: string }) => issue.path)).toEqual([
+      "gateway.passthrough.1",
+      "gateway.passthrough.2",
+    ]);
+    expect((await call("GET", "/v1/policy")).json.version).toBe(before);
   });
 });
