@@ -2,9 +2,9 @@
  * Which headers cross the gateway. Upstream gets the client's headers minus credentials, hop-by-hop and
  * edge headers, and the client's OpenAI organisation/project (they belong to the client's own account, not
  * to the gateway's key), with the gateway's key in `Authorization`. The customer's key never goes upstream
- * (SPEC §11 "Secrets"): a header that carries it anywhere in its value is dropped too. The client gets the upstream's headers
- * minus framing (the body is re-sent), cookies, and what describes the gateway's own upstream account
- * (its organisation, project and `x-ratelimit-*` quota): those are not the caller's.
+ * (SPEC §11 "Secrets"): a header that carries it anywhere in its value is dropped too. The client gets the
+ * upstream's headers minus framing (the body is re-sent), cookies, and what describes the gateway's own
+ * upstream account (its organisation, project and `x-ratelimit-*` quota): those are not the caller's.
  */
 
 const DROPPED_REQUEST = new Set([
