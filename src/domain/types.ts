@@ -74,10 +74,19 @@ export interface CompiledModelRoute {
   entitlement: string;
 }
 
+/** One `gateway.passthrough` entry (`"GET files"`): a method and a glob over the canonical path. */
+export interface CompiledPassthrough {
+  rule: string;
+  method: string;
+  regex: RegExp;
+}
+
 export interface CompiledGateway {
   defaultMaxTokens: number;
   requests: string | null;
   models: CompiledModelRoute[];
+  /** Paths outside a door's endpoints that the policy opens (forwarded unmetered, 1 request each). */
+  passthrough: CompiledPassthrough[];
 }
 
 export interface CompiledPolicy {

@@ -26,11 +26,6 @@ export function upstreamAuthFailed(): GatewayError {
   return gatewayError(502, "upstream_auth_failed", "the upstream API refused the gateway's credentials");
 }
 
-/** An upstream error body as the client may see it: the gateway's key never appears in it (SPEC §8). */
-export function redactKey(text: string, apiKey: string): string {
-  return apiKey === "" ? text : text.split(apiKey).join("[redacted]");
-}
-
 /** One log line for an upstream that could not be reached or refused the gateway's key. */
 export function logUpstreamFailure(ctx: GatewayContext, key: string, error: unknown): void {
   const refused = error === "upstream_auth_failed";

@@ -1,14 +1,16 @@
 /**
  * Which headers cross the gateway. Upstream gets the client's headers minus credentials, hop-by-hop and
  * edge headers, and the client's OpenAI organisation/project (they belong to the client's own account, not
- * to the gateway's key), with the gateway's key in `Authorization`. The client gets the upstream's headers
- * minus framing (the body is re-sent), cookies, and what describes the gateway's own upstream account
- * (its organisation, project and `x-ratelimit-*` quota): those are not the caller's.
+ * to the gateway's key), with the gateway's key in `Authorization`. The customer's key never goes upstream
+ * (SPEC §11 "Secrets"): a header that carries it anywhere in its value is dropped too. The client gets the
+ * upstream's headers minus framing (the body is re-sent), cookies, and what describes the gateway's own
+ * upstream account (its organisation, project and `x-ratelimit-*` quota): those are not the caller's.
  */
 
 const DROPPED_REQUEST = new Set([
   "authorization",
   "api-key",
+  "x-api-key",
   "cookie",
   "host",
   "content-length",
@@ -50,11 +52,13 @@ export function bearerToken(authorization: string | null): string | null {
   return match?.[1] ?? null;
 }
 
-/** Headers for the upstream request. */
-export function upstreamRequestHeaders(incoming: Headers, apiKey: string): Headers {
+/** Headers for the upstream request: the gateway's `apiKey` in, the client's `customerKey` out. */
+export function upstreamRequestHeaders(incoming: Headers, apiKey: string, customerKey: string): Headers {
   const out = new Headers();
   for (const [name, value] of incoming) {
-    if (!dropped(name, DROPPED_REQUEST, DROPPED_REQUEST_PREFIXES)) out.set(name, value);
+    if (dropped(name, DROPPED_REQUEST, DROPPED_REQUEST_PREFIXES)) continue;
+    if (customerKey !== "" && value.includes(customerKey)) continue;
+    out.set(name, value);
   }
   out.set("authorization", `Bearer ${apiKey}`);
   return out;

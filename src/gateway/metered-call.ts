@@ -13,7 +13,6 @@ import {
   type GatewayContext,
   logSettleFailure,
   logUpstreamFailure,
-  redactKey,
   upstreamAuthFailed,
   upstreamUnreachable,
 } from "./gateway-context";
@@ -24,6 +23,7 @@ import { identifyKey, reserveByKey, settleHold } from "./metering";
 import { routeModel } from "./model-routes";
 import { type GatewayError, gatewayError, refusalFor, unauthorized } from "./openai-errors";
 import { countChars } from "./prompt-chars";
+import { redactedUpstreamError } from "./redaction";
 import { type ShapedRequest, shapeRequest } from "./request-shaping";
 import { StreamMeter } from "./stream-meter";
 import { bodyUsage, settleAmount } from "./usage";
@@ -171,7 +171,13 @@ async function forward(
   const { ctx, key } = call;
   let upstream: Response;
   try {
-    upstream = await fetch(call.target, { method: "POST", headers: call.headers, body: request.body });
+    upstream = await fetch(call.target, {
+      method: "POST",
+      headers: call.headers,
+      body: request.body,
+      // A redirect is not followed: fetch would carry the gateway's key to wherever it points.
+      redirect: "manual",
+    });
   } catch (error) {
     logUpstreamFailure(ctx, key, error);
     return errorResponse(upstreamUnreachable(), headersFor(await hold.settle(0)));
@@ -180,14 +186,13 @@ async function forward(
   const init = { status: upstream.status, statusText: upstream.statusText, headers };
   if (!upstream.ok) {
     // An upstream error settles 0 and passes through as the upstream wrote it (but for the gateway's key).
-    const { text } = await readUpstream(upstream.body);
     const settled = headersFor(await hold.settle(0));
     if (upstream.status === 401) {
+      await upstream.body?.cancel();
       logUpstreamFailure(ctx, key, "upstream_auth_failed");
       return errorResponse(upstreamAuthFailed(), settled);
     }
-    withHeaders(headers, settled);
-    return new Response(redactKey(text, ctx.env.OPENAI_API_KEY ?? ""), init);
+    return redactedUpstreamError(upstream, ctx.env.OPENAI_API_KEY ?? "", settled);
   }
   const isStream = (upstream.headers.get("content-type") ?? "").startsWith("text/event-stream");
   if (isStream && upstream.body !== null) {

@@ -6,7 +6,7 @@
 import { DEFAULT_HOLD_TTL_MS } from "../domain/holds";
 import type { Decision } from "../domain/types";
 import type { GatewayReserve, MeterCall, RpcError } from "../objects/contract";
-import { type CustomerCall, customerStub, withCustomer } from "../objects/directory";
+import { alternateIdOwner, type CustomerCall, customerStub, withCustomer } from "../objects/directory";
 
 export type KeyedResult =
   | { kind: "ok"; customer: string; decision: Decision }
@@ -88,6 +88,14 @@ export async function reserveByKey(
     }),
   );
   return result.kind === "ok" ? { kind: "ok", customer: result.customer, reserve: result.value } : result;
+}
+
+/**
+ * Whether `key` is some customer's alternate ID, as far as the directory knows without an object call
+ * (SPEC §11 "Order of work": checked before the body is read). The metering call after it confirms.
+ */
+export async function keyIsKnown(env: Env, key: string): Promise<boolean> {
+  return (await alternateIdOwner(env, key)) !== null;
 }
 
 /** The canonical id of the customer whose alternate ID is `key`, or null. */

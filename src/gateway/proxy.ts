@@ -1,13 +1,15 @@
 /**
  * The OpenAI-compatible gateway (SPEC §6, §11): `/gateway/openai/v1/*` → `OPENAI_BASE_URL/*`. Checks, in
- * order: configured (503), a bearer key (401), a policy (503), the body limit (413); then a token-metered
- * call (metered-call.ts) or a pass-through that counts only `gateway.requests`.
+ * order (SPEC §11 "Order of work"): configured (503), a bearer key (401), a canonical path (404), a policy
+ * (503), a known key (401: before the body is read), one of the door's endpoints or `gateway.passthrough`
+ * (404), the body limit (413); then a token-metered call (metered-call.ts) or a forwarded one that counts
+ * only `gateway.requests`. Nothing refused here reaches the upstream.
  */
 import type { Decision } from "../domain/types";
 import { readCapped } from "../http/read-capped";
 import { getActivePolicy } from "../policy/store";
 import { GATEWAY_BODY_LIMIT_BYTES } from "./body-reader";
-import { meteredEndpoint } from "./endpoints";
+import { admitEndpoint, admitPath, OPENAI_DOOR } from "./door";
 import {
   type GatewayContext,
   logUpstreamFailure,
@@ -17,15 +19,17 @@ import {
 import { decisionHeaders, errorResponse, withHeaders } from "./gateway-response";
 import { bearerToken, clientResponseHeaders, upstreamRequestHeaders } from "./headers";
 import { forwardMetered, type MeteredCall } from "./metered-call";
-import { identifyKey, meterByKey } from "./metering";
+import { identifyKey, keyIsKnown, meterByKey } from "./metering";
 import { gatewayError, refusalFor, unauthorized } from "./openai-errors";
+import { redactedUpstreamError } from "./redaction";
 
-export const GATEWAY_PREFIX = "/gateway/openai/v1";
+export const GATEWAY_PREFIX = OPENAI_DOOR.prefix;
 const DEFAULT_BASE_URL = "https://api.openai.com/v1";
 
+/** The upstream URL: the base URL, the canonical path and the original query string (SPEC §11). */
 function upstreamUrl(env: Env, path: string, search: string): string {
   const base = (env.OPENAI_BASE_URL || DEFAULT_BASE_URL).replace(/\/+$/, "");
-  return `${base}${path}${search}`;
+  return `${base}/${path}${search}`;
 }
 
 /** Serve one gateway request. Never throws for expected failures: every refusal is an OpenAI-shaped answer. */
@@ -39,12 +43,19 @@ export async function handleGatewayRequest(request: Request, ctx: GatewayContext
   }
   const key = bearerToken(request.headers.get("authorization"));
   if (key === null) return errorResponse(unauthorized());
+  const method = request.method;
+  const path = admitPath(OPENAI_DOOR, method, request.url);
+  if (!path.ok) return errorResponse(path.error);
   const active = await getActivePolicy(env);
   if (active === null) {
     return errorResponse(
       gatewayError(503, "policy_unavailable", "no policy is loaded; PUT /v1/policy first"),
     );
   }
+  // Before the body: an unknown key costs no read of up to 16 MiB.
+  if (!(await keyIsKnown(env, key))) return errorResponse(unauthorized());
+  const route = admitEndpoint(OPENAI_DOOR, active.policy.gateway.passthrough, method, path.value.path);
+  if (!route.ok) return errorResponse(route.error);
   const body = await readCapped(
     request.body,
     request.headers.get("content-length"),
@@ -55,19 +66,19 @@ export async function handleGatewayRequest(request: Request, ctx: GatewayContext
       gatewayError(413, "payload_too_large", `the request body exceeds ${GATEWAY_BODY_LIMIT_BYTES} bytes`),
     );
   }
-  const url = new URL(request.url);
-  const path = url.pathname.slice(GATEWAY_PREFIX.length);
-  const target = upstreamUrl(env, path, url.search);
-  const headers = upstreamRequestHeaders(request.headers, apiKey);
-  const endpoint = meteredEndpoint(request.method, path);
-  if (endpoint !== null) {
-    return forwardMetered({ ctx, key, active, endpoint, body, target, headers });
+  const target = upstreamUrl(env, path.value.path, path.value.search);
+  const headers = upstreamRequestHeaders(request.headers, apiKey, key);
+  if (route.value.kind === "metered") {
+    return forwardMetered({ ctx, key, active, endpoint: route.value.endpoint, body, target, headers });
   }
-  return passThrough({ ctx, key, active, body, target, headers }, request.method);
+  return forwardCounted({ ctx, key, active, body, target, headers }, method);
 }
 
-/** Any other path: count 1 of `gateway.requests` (when set) and stream the upstream's answer back. */
-async function passThrough(call: Omit<MeteredCall, "endpoint">, method: string): Promise<Response> {
+/**
+ * A forwarded endpoint (`models`) or a passthrough path: count 1 of `gateway.requests` (when set) and stream
+ * the upstream's answer back; a non-2xx answer is read and redacted first.
+ */
+async function forwardCounted(call: Omit<MeteredCall, "endpoint">, method: string): Promise<Response> {
   const { ctx, key, active } = call;
   const requests = active.policy.gateway.requests;
   let decision: Decision | null = null;
@@ -89,6 +100,8 @@ async function passThrough(call: Omit<MeteredCall, "endpoint">, method: string):
       method,
       headers: call.headers,
       body: method === "GET" || method === "HEAD" ? undefined : call.body,
+      // A redirect is the client's to follow: fetch would carry the gateway's key to wherever it points.
+      redirect: "manual",
     });
   } catch (error) {
     logUpstreamFailure(ctx, key, error);
@@ -99,6 +112,7 @@ async function passThrough(call: Omit<MeteredCall, "endpoint">, method: string):
     logUpstreamFailure(ctx, key, "upstream_auth_failed");
     return errorResponse(upstreamAuthFailed(), rateHeaders);
   }
+  if (!upstream.ok) return redactedUpstreamError(upstream, ctx.env.OPENAI_API_KEY ?? "", rateHeaders);
   // Not metered by tokens: the body streams straight through.
   return new Response(upstream.body, {
     status: upstream.status,

@@ -65,6 +65,19 @@ export async function withCustomer<T>(
   return result;
 }
 
+/**
+ * The canonical id an alternate ID points at, from this isolate's cache or the index object, without asking
+ * the owner: a cheap first check (the gateway's, before it reads a body). The call that follows through
+ * `withCustomer` is confirmed by the owner as usual, and drops a stale entry.
+ */
+export async function alternateIdOwner(env: Env, alternateId: string): Promise<string | null> {
+  const cached = altCache.get(alternateId);
+  if (cached !== undefined) return cached;
+  const owner = await alternateIdStub(env, alternateId).lookup();
+  if (owner !== null) remember(alternateId, owner);
+  return owner;
+}
+
 /** The customer `key` (an id or alternate ID) names, or null. */
 export async function resolveCustomer(env: Env, key: string): Promise<CustomerIdentity | null> {
   const result = await withCustomer(env, key, (stub, alternateId) => stub.identify(alternateId));

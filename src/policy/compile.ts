@@ -12,6 +12,7 @@ import type {
   CompiledPolicy,
 } from "../domain/types";
 import { type CreditTable, compileCredit, compileEntitlement } from "./compile-entitlement";
+import { compilePassthrough } from "./compile-passthrough";
 import { globToRegExp } from "./glob";
 import { IssueList, type Path, type PolicyIssue } from "./issues";
 import {
@@ -120,7 +121,12 @@ function compilePlans(raw: unknown, credits: CreditTable, issues: IssueList) {
 }
 
 function compileGateway(raw: unknown, names: ReadonlySet<string>, issues: IssueList) {
-  const gateway: CompiledGateway = { defaultMaxTokens: DEFAULT_MAX_TOKENS, requests: null, models: [] };
+  const gateway: CompiledGateway = {
+    defaultMaxTokens: DEFAULT_MAX_TOKENS,
+    requests: null,
+    models: [],
+    passthrough: [],
+  };
   if (raw === undefined) return { gateway, document: undefined };
   const shell = issues.parse(gatewayShellSchema, raw, ["gateway"])?.value;
   const models: CompiledModelRoute[] = [];
@@ -136,7 +142,10 @@ function compileGateway(raw: unknown, names: ReadonlySet<string>, issues: IssueL
   if (shell?.requests !== undefined && !names.has(shell.requests)) {
     issues.add(["gateway", "requests"], `names entitlement "${shell.requests}", which no plan has`);
   }
+  const rawPassthrough = isObject(raw) && Array.isArray(raw.passthrough) ? raw.passthrough : [];
+  const passthrough = compilePassthrough(rawPassthrough, issues);
   if (shell === undefined) return { gateway, document: undefined };
+  gateway.passthrough = passthrough;
   gateway.defaultMaxTokens = shell.default_max_tokens ?? DEFAULT_MAX_TOKENS;
   gateway.requests = shell.requests ?? null;
   gateway.models = models;

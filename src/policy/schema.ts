@@ -124,6 +124,8 @@ export const planShellSchema = level({ ...planFields, entitlements: rawMapSchema
 const gatewayFields = {
   default_max_tokens: z.number().int().positive().optional(),
   requests: z.string().min(1).optional(),
+  // Entries ("GET files") are checked one by one by the compiler (compile-passthrough.ts).
+  passthrough: z.array(z.string()).optional(),
 };
 
 /** The gateway section with its model map still unchecked. */

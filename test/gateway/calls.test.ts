@@ -181,7 +181,7 @@ describe("the other metered endpoints", () => {
     expect(await settledMeter(id, "gpt4o_tokens")).toMatchObject({ used: 2 * MOCK_TOTAL_TOKENS });
   });
 
-  it("other paths pass through and count only gateway.requests", async () => {
+  it("GET models is forwarded and counts only gateway.requests", async () => {
     const { id, key } = await newCustomer("free");
     const { data, response } = await gatewayClient(key).models.list().withResponse();
     expect(data.data.map((model) => model.id)).toContain("gpt-4o");

@@ -1,24 +1,28 @@
 /** Request shaping (pure): metered endpoints, prompt characters, the reservation and the usage option. */
 import { describe, expect, it } from "vitest";
-import { meteredEndpoint } from "../../src/gateway/endpoints";
+import { OPENAI_ENDPOINTS, routeEndpoint } from "../../src/gateway/endpoints";
 import { routeModel } from "../../src/gateway/model-routes";
 import { countChars, promptChars, tokensFromChars } from "../../src/gateway/prompt-chars";
 import { outputBudget, shapeRequest } from "../../src/gateway/request-shaping";
 import { globToRegExp } from "../../src/policy/glob";
 
 describe("metered endpoints", () => {
+  // Changed with issue 9: a path outside the table is no longer a pass-through but refused (null).
   it.each([
-    ["POST", "/chat/completions", "chat/completions"],
-    ["POST", "/completions", "completions"],
-    ["POST", "/responses", "responses"],
-    ["POST", "/embeddings", "embeddings"],
-    ["GET", "/chat/completions", null],
-    ["POST", "/chat/completions/abc", null],
-    ["GET", "/responses/resp_1", null],
-    ["GET", "/models", null],
-    ["POST", "/files", null],
-  ])("%s %s → %s", (method, path, expected) => {
-    expect(meteredEndpoint(method, path)).toBe(expected);
+    ["POST", "chat/completions", { kind: "metered", endpoint: "chat/completions" }],
+    ["POST", "completions", { kind: "metered", endpoint: "completions" }],
+    ["POST", "responses", { kind: "metered", endpoint: "responses" }],
+    ["POST", "embeddings", { kind: "metered", endpoint: "embeddings" }],
+    ["GET", "models", { kind: "forwarded" }],
+    ["GET", "models/gpt-4o", { kind: "forwarded" }],
+    ["GET", "chat/completions", null],
+    ["POST", "chat/completions/abc", null],
+    ["GET", "responses/resp_1", null],
+    ["POST", "models", null],
+    ["GET", "models/a/b", null],
+    ["POST", "files", null],
+  ])("%s %s → %j", (method, path, expected) => {
+    expect(routeEndpoint(OPENAI_ENDPOINTS, [], method, path)).toEqual(expected);
   });
 });
 
@@ -26,6 +30,7 @@ describe("model routes", () => {
   const gateway = {
     defaultMaxTokens: 1024,
     requests: null,
+    passthrough: [],
     models: [
       { pattern: "gpt-4o-mini", regex: globToRegExp("gpt-4o-mini"), entitlement: "mini" },
       { pattern: "gpt-4o*", regex: globToRegExp("gpt-4o*"), entitlement: "gpt4o" },
@@ -143,12 +148,16 @@ describe("streams report usage", () => {
   });
 
   it("forwards the client's own bytes when nothing needs changing", () => {
-    for (const text of [chat({}), chat({ stream: true, stream_options: { include_usage: true } })]) {
+    // A client cap is part of "nothing needs changing" since issue 9: without one, the gateway adds its own.
+    for (const text of [
+      chat({ max_tokens: 5 }),
+      chat({ stream: true, stream_options: { include_usage: true }, max_completion_tokens: 5 }),
+    ]) {
       const shaped = shapeRequest("chat/completions", text, 1);
       expect(shaped.ok && shaped.request.body).toBe(text);
     }
     // The Responses API always reports usage in response.completed.
-    const responses = JSON.stringify({ model: "m", input: "x", stream: true });
+    const responses = JSON.stringify({ model: "m", input: "x", stream: true, max_output_tokens: 9 });
     const shaped = shapeRequest("responses", responses, 1);
     expect(shaped.ok && shaped.request).toMatchObject({ stream: true, addedUsage: false, body: responses });
   });

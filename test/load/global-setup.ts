@@ -8,6 +8,9 @@
  * drops the connections in flight (seen here while others edited src/), and its extra proxy halves the
  * throughput on two cores. A snapshot of the bundle keeps a three-minute run deterministic.
  * `TOLLGATE_LOAD_URL` + `TOLLGATE_LOAD_TOKEN` point the suite at a server already running (e.g. `npm run dev`).
+ * The gateway files need the mock upstream (test/support/mock-upstream.ts) started here: its URL is the
+ * server's `OPENAI_BASE_URL`; against a server already running, start one and name it in
+ * `TOLLGATE_LOAD_UPSTREAM_URL` (the server's `OPENAI_BASE_URL` must be that URL).
  */
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -16,11 +19,15 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { TestProject } from "vitest/node";
 import { bundleWorker, serveWorker } from "../../bench/lib/runtime";
+import { startMockUpstream, stopMockUpstream } from "../support/mock-upstream";
+import { LOAD_UPSTREAM_KEY } from "./gateway-support";
 
 declare module "vitest" {
   export interface ProvidedContext {
     gateUrl: string;
     adminToken: string;
+    /** The mock upstream's base URL (`…/v1`) the server forwards gateway calls to; "" when unknown. */
+    loadUpstreamUrl: string;
   }
 }
 
@@ -31,8 +38,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   if (presetUrl !== undefined && presetUrl !== "") {
     project.provide("gateUrl", presetUrl.replace(/\/$/, ""));
     project.provide("adminToken", process.env.TOLLGATE_LOAD_TOKEN ?? "");
+    project.provide("loadUpstreamUrl", process.env.TOLLGATE_LOAD_UPSTREAM_URL ?? "");
     return async () => undefined;
   }
+  const upstream = await startMockUpstream();
   const buildDir = mkdtempSync(join(tmpdir(), "tollgate-load-build-"));
   const config = join(ROOT, "wrangler.toml");
   const token = `load-${randomBytes(12).toString("hex")}`;
@@ -40,12 +49,19 @@ export default async function setup(project: TestProject): Promise<() => Promise
     name: "tollgate",
     configPath: config,
     bundlePath: await bundleWorker(config, buildDir),
-    vars: { ADMIN_TOKEN: token, POLICY_CACHE_SECONDS: "0" },
+    vars: {
+      ADMIN_TOKEN: token,
+      POLICY_CACHE_SECONDS: "0",
+      OPENAI_BASE_URL: upstream.url,
+      OPENAI_API_KEY: LOAD_UPSTREAM_KEY,
+    },
   });
+  project.provide("loadUpstreamUrl", upstream.url);
   project.provide("gateUrl", server.url.toString().replace(/\/$/, ""));
   project.provide("adminToken", token);
   return async () => {
     await server.dispose();
+    await stopMockUpstream(upstream.server);
     rmSync(buildDir, { recursive: true, force: true });
   };
 }

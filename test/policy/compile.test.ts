@@ -171,7 +171,7 @@ describe("plans and the gateway", () => {
   it("no default plan and no gateway section are fine", async () => {
     const { policy } = await valid("plans: { a: {}, b: { default: false } }");
     expect(policy.defaultPlan).toBeNull();
-    expect(policy.gateway).toEqual({ defaultMaxTokens: 1024, requests: null, models: [] });
+    expect(policy.gateway).toEqual({ defaultMaxTokens: 1024, requests: null, models: [], passthrough: [] });
   });
 
   it("routes models in document order, first match wins", async () => {

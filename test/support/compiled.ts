@@ -64,7 +64,7 @@ export function policy(plans: CompiledPlan[], version = "test-version"): Compile
     plans: new Map(plans.map((p) => [p.name, p])),
     defaultPlan: plans.find((p) => p.isDefault)?.name ?? null,
     entitlementNames: names,
-    gateway: { defaultMaxTokens: 1024, requests: null, models: [] },
+    gateway: { defaultMaxTokens: 1024, requests: null, models: [], passthrough: [] },
   };
 }
 

@@ -9,7 +9,13 @@
  *   `POST /__mock/release?tag=T`), `nousage` (no `usage` anywhere).
  * - `x-mock-tag`: the key requests are counted and recorded under, so parallel test files do not mix.
  * - `x-mock-total-tokens`: the `usage.total_tokens` to report (default: 11 prompt tokens + one per chunk).
+ * - `x-mock-cap`: the mock honours the output cap it is sent, as a real upstream does (`max_completion_tokens`
+ *   ?? `max_tokens` on chat, `max_tokens` on completions, `max_output_tokens` on responses): the output it
+ *   reports never exceeds it. `ignore` reports `x-mock-total-tokens` whatever the cap (a misbehaving upstream).
+ * - In `error` mode the answer echoes the request's `Authorization` in its body and in `x-mock-echo`.
  *
+ * Besides the metered endpoints it serves `GET /v1/models/{id}`, `GET /v1/files` (the account's files: what
+ * no customer may see unless the policy opens it) and `POST /v1/audio/*`.
  * Control: `GET /__mock/requests?tag=T` → `{ count, last }`; `POST /__mock/release?tag=T`; `POST /__mock/reset`.
  *
  * Standalone: `tsx test/support/mock-upstream.ts --port P` prints `mock upstream listening on http://127.0.0.1:P/v1`.
@@ -62,9 +68,15 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  extraHeaders: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
+    ...extraHeaders,
     "content-type": "application/json",
     "content-length": Buffer.byteLength(text),
     "x-request-id": `req_mock_${Math.random().toString(36).slice(2, 10)}`,
@@ -82,15 +94,36 @@ interface Options {
   delayMs: number;
   tag: string;
   totalTokens: number | null;
+  /** The output cap the request carried, when the mock honours it; null: none sent, or `x-mock-cap: ignore`. */
+  cap: number | null;
+}
+
+/** The output tokens to report: what `x-mock-total-tokens` asks for (or the default), within the cap. */
+function outputTokens(opts: Options, completionTokens: number): number {
+  const wanted = (opts.totalTokens ?? MOCK_PROMPT_TOKENS + completionTokens) - MOCK_PROMPT_TOKENS;
+  return opts.cap === null ? wanted : Math.min(wanted, opts.cap);
 }
 
 function usageFor(opts: Options, completionTokens: number) {
-  const total = opts.totalTokens ?? MOCK_PROMPT_TOKENS + completionTokens;
+  const output = outputTokens(opts, completionTokens);
   return {
     prompt_tokens: MOCK_PROMPT_TOKENS,
-    completion_tokens: total - MOCK_PROMPT_TOKENS,
-    total_tokens: total,
+    completion_tokens: output,
+    total_tokens: MOCK_PROMPT_TOKENS + output,
   };
+}
+
+/** The output cap a request to `route` carries (a number), or null. */
+function capOf(route: string, body: Body): number | null {
+  const value =
+    route === "POST /v1/chat/completions"
+      ? (body?.max_completion_tokens ?? body?.max_tokens)
+      : route === "POST /v1/completions"
+        ? body?.max_tokens
+        : route === "POST /v1/responses"
+          ? body?.max_output_tokens
+          : null;
+  return typeof value === "number" ? value : null;
 }
 
 /** Write SSE events one by one; `cutoff` kills the socket, `hold` waits for a release. */
@@ -207,13 +240,13 @@ function responses(res: ServerResponse, body: Body, opts: Options): Promise<void
   const itemId = `msg_mock${Math.random().toString(36).slice(2, 8)}`;
   const createdAt = Math.floor(Date.now() / 1000);
   const withUsage = opts.mode !== "nousage";
-  const total = opts.totalTokens ?? MOCK_TOTAL_TOKENS;
+  const output = outputTokens(opts, MOCK_CHUNKS.length);
   const usage = {
     input_tokens: MOCK_PROMPT_TOKENS,
     input_tokens_details: { cached_tokens: 0 },
-    output_tokens: total - MOCK_PROMPT_TOKENS,
+    output_tokens: output,
     output_tokens_details: { reasoning_tokens: 0 },
-    total_tokens: total,
+    total_tokens: MOCK_PROMPT_TOKENS + output,
   };
   const part = { type: "output_text", text: MOCK_TEXT, annotations: [] };
   const item = { type: "message", id: itemId, status: "completed", role: "assistant", content: [part] };
@@ -310,16 +343,36 @@ function sendBody(res: ServerResponse, body: unknown, opts: Options): void {
   res.write(text.slice(0, Math.floor(text.length / 2)), () => res.socket?.destroy());
 }
 
+const MODEL_IDS = ["gpt-4o", "gpt-4o-mini", "text-embedding-3-small"];
+const model = (id: string) => ({ id, object: "model", created: 1_700_000_000, owned_by: "mock" });
+
 function models(res: ServerResponse): void {
-  const created = 1_700_000_000;
+  sendJson(res, 200, { object: "list", data: MODEL_IDS.map(model) });
+}
+
+/** `GET /v1/models/{id}`: a known id, or OpenAI's 404 for a model that does not exist. */
+function oneModel(res: ServerResponse, id: string): void {
+  if (MODEL_IDS.includes(id)) {
+    sendJson(res, 200, model(id));
+    return;
+  }
+  sendJson(res, 404, {
+    error: {
+      message: `The model '${id}' does not exist`,
+      type: "invalid_request_error",
+      param: null,
+      code: "model_not_found",
+    },
+  });
+}
+
+/** The shared account's files: what finding 1 of issue 9 saw leak to any customer. */
+export const MOCK_ACCOUNT_FILE = "file-mock-account-secret";
+
+function files(res: ServerResponse): void {
   sendJson(res, 200, {
     object: "list",
-    data: ["gpt-4o", "gpt-4o-mini", "text-embedding-3-small"].map((id) => ({
-      id,
-      object: "model",
-      created,
-      owned_by: "mock",
-    })),
+    data: [{ id: MOCK_ACCOUNT_FILE, object: "file", bytes: 42, filename: "other-customer.jsonl" }],
   });
 }
 
@@ -352,24 +405,31 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   const text = Buffer.concat(chunks).toString("utf8");
-  let body: Body = null;
-  try {
-    body = text === "" ? null : JSON.parse(text);
-  } catch {
-    return sendJson(res, 400, {
-      error: { message: "bad JSON", type: "invalid_request_error", param: null, code: null },
-    });
-  }
   const tag = header(req, "x-mock-tag") ?? "";
   const state = tagState(tag);
   state.count += 1;
-  state.last = { method: req.method ?? "", path: url.pathname, headers: req.headers, body };
+  // Counted before anything else: a request that reaches the mock at all shows up in `count`.
+  const isJson = (header(req, "content-type") ?? "application/json").startsWith("application/json");
+  let body: Body = isJson ? null : text;
+  state.last = { method: req.method ?? "", path: url.pathname + url.search, headers: req.headers, body };
+  if (isJson) {
+    try {
+      body = text === "" ? null : JSON.parse(text);
+    } catch {
+      return sendJson(res, 400, {
+        error: { message: "bad JSON", type: "invalid_request_error", param: null, code: null },
+      });
+    }
+    state.last.body = body;
+  }
+  const route = `${req.method} ${url.pathname}`;
   const opts: Options = {
     mode: header(req, "x-mock-mode") ?? "",
     delayMs: Number(header(req, "x-mock-delay-ms") ?? 50),
     tag,
     totalTokens:
       header(req, "x-mock-total-tokens") === undefined ? null : Number(header(req, "x-mock-total-tokens")),
+    cap: header(req, "x-mock-cap") === "ignore" ? null : capOf(route, body),
   };
   if (!header(req, "authorization")?.startsWith("Bearer ")) {
     return sendJson(res, 401, {
@@ -384,21 +444,30 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   if (opts.mode === "error") {
     const status = Number(header(req, "x-mock-status") ?? 500);
     // Like some real upstreams, the message quotes the key it was sent: the gateway must not pass that on.
-    return sendJson(res, status, {
-      error: {
-        message: `mock upstream error ${status} for ${header(req, "authorization")}`,
-        type: "server_error",
-        param: null,
-        code: "mock_error",
+    return sendJson(
+      res,
+      status,
+      {
+        error: {
+          message: `mock upstream error ${status} for ${header(req, "authorization")}`,
+          type: "server_error",
+          param: null,
+          code: "mock_error",
+        },
       },
-    });
+      { "x-mock-echo": `authorization=${header(req, "authorization")}` },
+    );
   }
-  const route = `${req.method} ${url.pathname}`;
   if (route === "POST /v1/chat/completions") return chatCompletions(res, body ?? {}, opts);
   if (route === "POST /v1/completions") return completions(res, body ?? {}, opts);
   if (route === "POST /v1/responses") return responses(res, body ?? {}, opts);
   if (route === "POST /v1/embeddings") return embeddings(res, body ?? {}, opts);
   if (route === "GET /v1/models") return models(res);
+  if (req.method === "GET" && url.pathname.startsWith("/v1/models/"))
+    return oneModel(res, decodeURIComponent(url.pathname.slice("/v1/models/".length)));
+  if (route === "GET /v1/files") return files(res);
+  if (req.method === "POST" && url.pathname.startsWith("/v1/audio/"))
+    return sendJson(res, 200, { text: MOCK_TEXT, bytes: Buffer.byteLength(text) });
   sendJson(res, 404, {
     error: {
       message: `no mock route ${route}`,
