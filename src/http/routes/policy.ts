@@ -1,7 +1,7 @@
 /** Policy routes (SPEC §5.1): read the active policy, replace it (YAML or JSON), validate without storing. */
 import type { Hono } from "hono";
-import { parsePolicyText, type ValidationResult, validatePolicy } from "../../policy/load";
 import { policyWriter } from "../../objects/policy-object";
+import { parsePolicyText, type ValidationResult, validatePolicy } from "../../policy/load";
 import { parseConditions } from "../../policy/preconditions";
 import { getActivePolicy, rememberActivePolicy } from "../../policy/store";
 import { type PolicyBody, readPolicyBody } from "../body";
