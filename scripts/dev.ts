@@ -1,16 +1,19 @@
 /**
  * `npm run dev [-- --port P --persist-to DIR --var NAME:VALUE …]` (SPEC §1): `wrangler dev` with a local
- * admin token, an instant policy cache, and `policies/default.yaml` loaded whenever the local KV has no policy.
+ * admin token, an instant policy cache, and `policies/default.yaml` put into the local KV before it serves
+ * whenever that KV has no policy.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { constants } from "node:os";
 import { join, resolve } from "node:path";
+import type { ValidationResult } from "../src/policy/load";
 import { createClient, errorCode } from "./lib/client";
 import { parseDevArgs, UsageError } from "./lib/dev-args";
 import { ensureDevVars } from "./lib/dev-vars";
+import { hasLocalPolicy, seedLocalPolicy } from "./lib/local-kv";
 import { firstFreePort, isPortFree, waitForHealth } from "./lib/net";
-import { formatIssues, readPolicyFile, validatePolicyFile } from "./lib/policy-file";
+import { formatIssues, validatePolicyFile } from "./lib/policy-file";
 import { ROOT, wranglerEntry, wranglerEnv } from "./lib/wrangler";
 
 const USAGE = `Usage: npm run dev [-- options]
@@ -43,46 +46,51 @@ function localHost(ip: string | undefined): { probe: string; url: string } {
 }
 
 /**
- * Make sure the KV behind the running server holds a policy: on `503 policy_unavailable`, PUT the default.
- * Returns one line describing the policy in force, and whether it is the default (for the hints).
+ * Put policies/default.yaml into the local KV when it holds no policy, BEFORE the server starts: a policy
+ * anyone writes once the server answers can then never be replaced by this seeding (SPEC §1, §11).
  */
-async function ensurePolicy(
+async function seedBeforeServing(
+  persistTo: string | undefined,
+  defaultPolicy: ValidationResult,
+): Promise<{ seeded: boolean; problem?: string }> {
+  try {
+    if (await hasLocalPolicy(persistTo)) return { seeded: false };
+    if (!defaultPolicy.ok) return { seeded: false, problem: "policies/default.yaml is invalid; see above" };
+    await seedLocalPolicy(persistTo, {
+      version: defaultPolicy.policy.version,
+      document: defaultPolicy.document,
+    });
+    return { seeded: true };
+  } catch (error) {
+    return { seeded: false, problem: (error as Error).message };
+  }
+}
+
+/** One line describing the policy in force once the server answers, and whether it is the default. */
+async function describePolicy(
   baseUrl: string,
   token: string | undefined,
   defaultVersion: string | undefined,
+  seeding: { seeded: boolean; problem?: string },
 ): Promise<{ summary: string; isDefault: boolean }> {
   if (token === undefined) {
     return { summary: "unknown: no ADMIN_TOKEN, so /v1 answers 503 not_configured", isDefault: false };
   }
-  const api = createClient(baseUrl, token);
-  const current = await api("GET", "/v1/policy");
-  if (current.status === 200) {
-    const version = String(current.body.version);
-    const note = version === defaultVersion ? "policies/default.yaml" : "not policies/default.yaml";
+  const current = await createClient(baseUrl, token)("GET", "/v1/policy");
+  if (current.status !== 200) {
+    const code = errorCode(current.body);
+    const why = seeding.problem === undefined ? "" : ` (not seeded: ${seeding.problem})`;
     return {
-      summary: `${version} (already in the local KV; ${note})`,
-      isDefault: version === defaultVersion,
-    };
-  }
-  const code = errorCode(current.body);
-  if (current.status !== 503 || code !== "policy_unavailable") {
-    return {
-      summary: `not checked: GET /v1/policy answered ${current.status} ${code ?? ""}`,
+      summary: `none: GET /v1/policy answered ${current.status} ${code ?? ""}${why}`,
       isDefault: false,
     };
   }
-  if (defaultVersion === undefined) {
-    return { summary: "none (policies/default.yaml is invalid; see above)", isDefault: false };
-  }
-  const { text, contentType } = await readPolicyFile(DEFAULT_POLICY);
-  const put = await api("PUT", "/v1/policy", { text, contentType });
-  if (put.status !== 200) {
-    return {
-      summary: `none: PUT /v1/policy answered ${put.status} ${errorCode(put.body) ?? ""}`,
-      isDefault: false,
-    };
-  }
-  return { summary: `${String(put.body.version)} (policies/default.yaml, just loaded)`, isDefault: true };
+  const version = String(current.body.version);
+  const isDefault = version === defaultVersion;
+  if (seeding.seeded && isDefault)
+    return { summary: `${version} (policies/default.yaml, just loaded)`, isDefault };
+  const note = isDefault ? "policies/default.yaml" : "not policies/default.yaml";
+  return { summary: `${version} (already in the local KV; ${note})`, isDefault };
 }
 
 /** The start banner: the only place the admin token is ever printed. */
@@ -181,6 +189,10 @@ async function main(): Promise<void> {
     for (const line of formatIssues(defaultPolicy.issues)) console.warn(`  ${line}`);
   }
 
+  const seeding = await seedBeforeServing(args.persistTo, defaultPolicy);
+  if (seeding.problem !== undefined) warn(`policies/default.yaml was not loaded: ${seeding.problem}`);
+  else if (seeding.seeded) log("loaded policies/default.yaml into the local KV (it held no policy)");
+
   const wranglerArgs = ["dev", ...args.passthrough, "--port", String(port)];
   if (args.persistTo !== undefined) wranglerArgs.push("--persist-to", args.persistTo);
   for (const [name, value] of vars) wranglerArgs.push("--var", `${name}:${value}`);
@@ -213,15 +225,16 @@ async function main(): Promise<void> {
       timeoutMs: STARTUP_TIMEOUT_MS,
       abortReason: () => (exited ? "wrangler exited" : undefined),
     });
-    const policy = await ensurePolicy(
+    const policy = await describePolicy(
       baseUrl,
       token,
       defaultPolicy.ok ? defaultPolicy.policy.version : undefined,
+      seeding,
     );
     const stateDir = args.persistTo === undefined ? ".wrangler/state" : resolve(args.persistTo);
     printBanner({ baseUrl, stateDir, token, tokenSource, policy });
   } catch (error) {
-    if (!exited) warn(`${(error as Error).message}; the default policy was not checked`);
+    if (!exited) warn(`${(error as Error).message}; the policy in force was not checked`);
   }
 }
 

@@ -541,21 +541,13 @@ const STEPS: Step[] = [
     },
   },
   {
-    name: "npm run policy -- push --local writes a policy the running server uses at once",
+    name: "npm run policy -- push --local makes a policy active on the running server at once",
     run: async (ctx) => {
-      const persistTo = ctx.server?.persistTo ?? "";
-      // The CLI itself, through npm as an operator runs it, against the running server's directory.
-      const push = await runNpm([
-        "run",
-        "-s",
-        "policy",
-        "--",
-        "push",
-        SEED_POLICY,
-        "--local",
-        "--persist-to",
-        persistTo,
-      ]);
+      // The CLI itself, through npm as an operator runs it, against the running server's API.
+      const push = await runNpm(
+        ["run", "-s", "policy", "--", "push", SEED_POLICY, "--local", "--url", running(ctx).baseUrl],
+        { TOLLGATE_TOKEN: ctx.token },
+      );
       if (push.code !== 0) throw new CheckFailed(`policy push exited ${push.code}:\n${push.output}`);
       const policy = expectStatus("GET /v1/policy", await api(ctx)("GET", "/v1/policy"), 200);
       expectMatch("GET /v1/policy after the push", policy, { version: ctx.versions.seed });

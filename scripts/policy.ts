@@ -1,32 +1,32 @@
 /**
- * `npm run policy -- validate FILE` and `npm run policy -- push FILE [--local|--remote] [--persist-to DIR]`.
- * Validation is the Worker's own (src/policy/load.ts); push writes exactly what src/policy/store.ts reads:
- * the immutable document `policy:<version>` first, then the pointer `policy:active`.
+ * `npm run policy -- validate FILE` and `npm run policy -- push FILE [--local|--remote] [--url URL] [--if-match V]`.
+ * Validation is the Worker's own (src/policy/load.ts). A push is `PUT /v1/policy` on a running gate, so it
+ * goes through the gate's one policy writer (SPEC §11 "Integrity") like every other write: pushes and API
+ * writes are serialised, and `--if-match` / `--if-none-match` are a compare-and-set.
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import {
-  ACTIVE_KEY,
-  documentKey,
-  LAST_GOOD_KEY,
-  type PolicyPointer,
-  type StoredPolicy,
-} from "../src/policy/store";
-import { formatIssues, validatePolicyFile } from "./lib/policy-file";
-import { runWrangler } from "./lib/wrangler";
+import { parseEnv } from "node:util";
+import { createClient, errorCode } from "./lib/client";
+import { formatIssues, readPolicyFile, validatePolicyFile } from "./lib/policy-file";
+import { ROOT } from "./lib/wrangler";
+
+const LOCAL_URL = "http://localhost:8787";
 
 const USAGE = `Usage:
   npm run policy -- validate FILE
-  npm run policy -- push FILE [--local | --remote] [--persist-to DIR]
+  npm run policy -- push FILE [--local | --remote] [--url URL] [--if-match VERSION | --if-none-match]
 
 validate  checks a policy file (YAML, or JSON for *.json) as PUT /v1/policy would; prints its version.
-push      validates, then stores it in the POLICIES KV namespace and makes it active.
-          --local (default) writes the local KV that \`npm run dev\` uses (.wrangler/state, or
-          --persist-to DIR to match \`npm run dev -- --persist-to DIR\`); it applies at once.
-          --remote writes the namespace whose id is in wrangler.toml (needs \`wrangler login\` or
-          CLOUDFLARE_API_TOKEN); deployed gates pick it up within seconds (POLICY_CACHE_SECONDS) and
-          KV propagation (up to 60 s).
+push      validates, then PUTs it to a running gate's /v1/policy, which makes it active (the gate's policy
+          writer serialises every write, so a push never races an API write).
+          --local (default): the gate \`npm run dev\` runs, at --url (default ${LOCAL_URL}); the token is
+            TOLLGATE_TOKEN, else ADMIN_TOKEN from .dev.vars. It applies at once.
+          --remote: a deployed gate, at --url https://<your-worker> (or TOLLGATE_URL), with TOLLGATE_TOKEN
+            (its ADMIN_TOKEN secret). Every isolate picks it up within POLICY_CACHE_SECONDS plus KV
+            propagation (up to 60 s).
+          --if-match VERSION: only if VERSION is the active policy (412 otherwise);
+          --if-none-match: only if no policy is active yet.
 `;
 
 class UsageError extends Error {}
@@ -34,21 +34,38 @@ class UsageError extends Error {}
 interface PushOptions {
   file: string;
   target: "--local" | "--remote";
-  persistTo: string | undefined;
+  url: string | undefined;
+  headers: Record<string, string>;
 }
 
 function parsePushArgs(args: string[]): PushOptions {
   let file: string | undefined;
   let target: PushOptions["target"] | undefined;
-  let persistTo: string | undefined;
+  let url: string | undefined;
+  const headers: Record<string, string> = {};
+  const optionValue = (arg: string, i: number): [string, number] => {
+    if (arg.includes("=")) return [arg.slice(arg.indexOf("=") + 1), i];
+    const value = args[i + 1];
+    if (value === undefined || value === "") throw new UsageError(`${arg} needs a value`);
+    return [value, i + 1];
+  };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] as string;
     if (arg === "--local" || arg === "--remote") {
       if (target !== undefined && target !== arg) throw new UsageError("use either --local or --remote");
       target = arg;
+    } else if (arg === "--url" || arg.startsWith("--url=")) {
+      [url, i] = optionValue(arg, i);
+    } else if (arg === "--if-match" || arg.startsWith("--if-match=")) {
+      let version: string;
+      [version, i] = optionValue(arg, i);
+      headers["If-Match"] = version === "*" ? "*" : `"${version}"`;
+    } else if (arg === "--if-none-match") {
+      headers["If-None-Match"] = "*";
     } else if (arg === "--persist-to" || arg.startsWith("--persist-to=")) {
-      persistTo = arg.includes("=") ? arg.slice(arg.indexOf("=") + 1) : args[++i];
-      if (persistTo === undefined || persistTo === "") throw new UsageError("--persist-to needs a directory");
+      throw new UsageError(
+        "push goes through the running server now: start it with `npm run dev -- --persist-to DIR` and pass its --url",
+      );
     } else if (arg.startsWith("-") || file !== undefined) {
       throw new UsageError(`unexpected argument "${arg}"`);
     } else {
@@ -56,10 +73,10 @@ function parsePushArgs(args: string[]): PushOptions {
     }
   }
   if (file === undefined) throw new UsageError("push needs a FILE");
-  if (target === "--remote" && persistTo !== undefined) {
-    throw new UsageError("--persist-to applies to --local only");
+  if (headers["If-Match"] !== undefined && headers["If-None-Match"] !== undefined) {
+    throw new UsageError("use either --if-match or --if-none-match");
   }
-  return { file, target: target ?? "--local", persistTo };
+  return { file, target: target ?? "--local", url, headers };
 }
 
 /** Validate a file; print its issues and return null when it is invalid. */
@@ -73,63 +90,61 @@ async function validateOrReport(file: string) {
   return null;
 }
 
-/** Wrangler arguments that select the namespace and the storage, shared by get and put. */
-function storageArgs({ target, persistTo }: PushOptions): string[] {
-  return ["--binding", "POLICIES", target, ...(persistTo === undefined ? [] : ["--persist-to", persistTo])];
+/** ADMIN_TOKEN from .dev.vars (what `npm run dev` uses), if the file has one. */
+async function devVarsToken(): Promise<string | undefined> {
+  const text = await readFile(join(ROOT, ".dev.vars"), "utf8").catch(() => "");
+  const token = parseEnv(text).ADMIN_TOKEN;
+  return token === undefined || token === "" ? undefined : token;
 }
 
-/** The active pointer in that KV, or null when there is none (wrangler prints "Value not found"). */
-async function readPointer(options: PushOptions): Promise<PolicyPointer | null> {
-  const result = await runWrangler(["kv", "key", "get", ACTIVE_KEY, "--text", ...storageArgs(options)]);
-  if (result.code !== 0) throw new Error(`wrangler kv key get failed:\n${result.stderr || result.stdout}`);
-  const lastLine = result.stdout.trim().split("\n").at(-1) ?? "";
-  try {
-    const pointer = JSON.parse(lastLine) as PolicyPointer;
-    return typeof pointer?.version === "string" ? pointer : null;
-  } catch {
-    return null;
+/** Where to push and with which token. */
+async function gateOf(options: PushOptions): Promise<{ url: string; token: string }> {
+  const envToken = process.env.TOLLGATE_TOKEN;
+  if (options.target === "--remote") {
+    const url = options.url ?? process.env.TOLLGATE_URL;
+    if (url === undefined || url === "") throw new UsageError("--remote needs --url URL (or TOLLGATE_URL)");
+    if (envToken === undefined || envToken === "") {
+      throw new UsageError("--remote needs TOLLGATE_TOKEN (the deployed gate's ADMIN_TOKEN)");
+    }
+    return { url: url.replace(/\/$/, ""), token: envToken };
   }
-}
-
-/** Write one key; the value goes through a file (`--path`) so no size limit of a command line applies. */
-async function putKey(key: string, value: string, options: PushOptions, dir: string): Promise<void> {
-  const path = join(dir, "value.json");
-  await writeFile(path, value);
-  const result = await runWrangler(["kv", "key", "put", key, "--path", path, ...storageArgs(options)]);
-  if (result.code !== 0)
-    throw new Error(`wrangler kv key put ${key} failed:\n${result.stderr || result.stdout}`);
+  const token = envToken || (await devVarsToken());
+  if (token === undefined) throw new UsageError("no token: set TOLLGATE_TOKEN or run `npm run dev` once");
+  return { url: (options.url ?? LOCAL_URL).replace(/\/$/, ""), token };
 }
 
 async function push(options: PushOptions): Promise<number> {
   const result = await validateOrReport(options.file);
   if (result === null) return 1;
-  const { version } = result.policy;
-  const where =
-    options.target === "--remote" ? "remote KV" : `local KV (${options.persistTo ?? ".wrangler/state"})`;
-
-  const current = await readPointer(options);
-  if (current?.version === version) {
-    // As PUT /v1/policy: putting the active policy again changes nothing, not even updatedAt.
-    console.log(`${options.file}: version ${version} is already active in the ${where}; nothing written`);
-    return 0;
-  }
-  const updatedAt = new Date().toISOString();
-  const stored: StoredPolicy = { version, updatedAt, document: result.document };
-  const pointer: PolicyPointer = { version, updatedAt };
-  const dir = await mkdtemp(join(tmpdir(), "tollgate-policy-"));
+  const { url, token } = await gateOf(options);
+  const api = createClient(url, token);
+  const { text, contentType } = await readPolicyFile(options.file);
+  let before: unknown;
   try {
-    // Document first, pointer second: the pointer only ever names a stored, validated version.
-    await putKey(documentKey(version), JSON.stringify(stored), options, dir);
-    await putKey(ACTIVE_KEY, JSON.stringify(pointer), options, dir);
-    // The fallback a fresh isolate uses if the active pointer ever names a broken document (as the route does).
-    await putKey(LAST_GOOD_KEY, JSON.stringify(pointer), options, dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
+    before = (await api("GET", "/v1/policy")).body.version;
+  } catch (error) {
+    console.error(`error: cannot reach ${url}: ${(error as Error).message}`);
+    if (options.target === "--local") console.error("  is `npm run dev` running? (--url for another port)");
+    return 1;
   }
-  console.log(
-    `${options.file}: version ${version} is now active in the ${where}` +
-      (current === null ? "" : ` (was ${current.version})`),
-  );
+  const put = await api("PUT", "/v1/policy", { text, contentType }, options.headers);
+  if (put.status !== 200) {
+    const code = errorCode(put.body);
+    const error = put.body.error as { message?: string; details?: unknown } | undefined;
+    console.error(
+      `${options.file}: PUT ${url}/v1/policy answered ${put.status} ${code ?? ""}: ${error?.message ?? ""}` +
+        (error?.details === undefined ? "" : ` ${JSON.stringify(error.details)}`),
+    );
+    return 1;
+  }
+  const version = String(put.body.version);
+  if (before === version) {
+    // As PUT /v1/policy: putting the active policy again changes nothing, not even updatedAt.
+    console.log(`${options.file}: version ${version} is already active at ${url}; nothing changed`);
+  } else {
+    const was = typeof before === "string" ? ` (was ${before})` : "";
+    console.log(`${options.file}: version ${version} is now active at ${url}${was}`);
+  }
   return 0;
 }
 

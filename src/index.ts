@@ -3,5 +3,6 @@ import { createApp } from "./http/app";
 
 export { AlternateIdObject } from "./objects/alternate-id-object";
 export { CustomerObject } from "./objects/customer-object";
+export { PolicyObject } from "./objects/policy-object";
 
 export default createApp();

@@ -25,7 +25,7 @@ import { customerStub } from "../../src/objects/directory";
 import { getActivePolicy } from "../../src/policy/store";
 import baseline from "../baseline/worker";
 
-export { AlternateIdObject, CustomerObject } from "../../src/index";
+export { AlternateIdObject, CustomerObject, PolicyObject } from "../../src/index";
 export { CounterObject } from "../baseline/worker";
 
 const product = createApp();

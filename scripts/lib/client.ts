@@ -13,15 +13,21 @@ export interface RawBody {
   contentType: string;
 }
 
-export type ApiClient = (method: string, path: string, body?: unknown | RawBody) => Promise<ApiResponse>;
+export type ApiClient = (
+  method: string,
+  path: string,
+  body?: unknown | RawBody,
+  /** More request headers (e.g. If-Match). */
+  extraHeaders?: Record<string, string>,
+) => Promise<ApiResponse>;
 
 const isRawBody = (body: unknown): body is RawBody =>
   typeof body === "object" && body !== null && "text" in body && "contentType" in body;
 
 /** Requests with `Authorization: Bearer <token>`; a plain object body is sent as JSON. */
 export function createClient(baseUrl: string, token: string): ApiClient {
-  return async function request(method, path, body) {
-    const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+  return async function request(method, path, body, extraHeaders = {}) {
+    const headers: Record<string, string> = { ...extraHeaders, authorization: `Bearer ${token}` };
     let payload: string | undefined;
     if (isRawBody(body)) {
       headers["content-type"] = body.contentType;

@@ -37,8 +37,8 @@ export interface StartOptions {
 
 /**
  * Start `npm run dev -- --port P --persist-to DIR --var ADMIN_TOKEN:T [--var NAME:VALUE …]` and wait until it serves and a policy
- * is active. Waiting for the policy, not just /healthz, matters: on an empty KV `npm run dev` PUTs the
- * default policy right after /healthz answers, which would overwrite any policy the caller PUT first.
+ * is active (`npm run dev` puts policies/default.yaml into an empty KV before it serves, so a policy is
+ * active from its first answer; the wait also covers a default policy that could not be loaded).
  */
 export async function startDevServer(options: StartOptions): Promise<DevServer> {
   const [command, args] = npmCommand([

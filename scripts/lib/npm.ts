@@ -8,11 +8,18 @@ export function npmCommand(args: string[]): [string, string[]] {
   return npmCli?.endsWith(".js") ? [process.execPath, [npmCli, ...args]] : ["npm", args];
 }
 
-/** Run `npm <args>` in the repo to completion, stdout and stderr captured together. */
-export function runNpm(args: string[]): Promise<{ code: number; output: string }> {
+/** Run `npm <args>` in the repo to completion, stdout and stderr captured together; `env` adds variables. */
+export function runNpm(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; output: string }> {
   const [command, fullArgs] = npmCommand(args);
   return new Promise((resolve, reject) => {
-    const child = spawn(command, fullArgs, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, fullArgs, {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, ...env },
+    });
     let output = "";
     const collect = (chunk: string): void => {
       output += chunk;

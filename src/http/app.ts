@@ -3,7 +3,7 @@
  * 404 / 405 / error envelopes. `src/index.ts` serves `createApp()`.
  */
 import { Hono } from "hono";
-import { getActivePolicy } from "../policy/store";
+import { readPolicyState } from "../policy/store";
 import { webhookConfig } from "../webhooks/config";
 import { ApiError, errorResponse, onError } from "./errors";
 import { requireAdmin } from "./middleware/auth";
@@ -51,12 +51,12 @@ export function createApp(): Hono<AppEnv> {
   app.use("/v1/*", requireAdmin());
 
   app.get("/healthz", async (c) => {
-    const active = await getActivePolicy(c.env);
+    const { active, state } = await readPolicyState(c.env);
     const hooks = webhookConfig(c.env);
     // Says why events are not delivered (SPEC §11), never what the secret is.
     const webhooks =
       hooks.state === "misconfigured" ? { state: hooks.state, reason: hooks.reason } : { state: hooks.state };
-    return c.json({ ok: true, policyVersion: active?.version ?? null, webhooks });
+    return c.json({ ok: true, policyVersion: active?.version ?? null, policyState: state, webhooks });
   });
   registerRoute({
     method: "get",

@@ -143,11 +143,14 @@ export const policyResponseSchema = z
   })
   .openapi("ActivePolicy");
 
-/** `GET /healthz` → `{ ok, policyVersion }`. */
+/** `GET /healthz` → `{ ok, policyVersion, policyState, webhooks }`. */
 export const healthResponseSchema = z
   .object({
     ok: z.boolean(),
     policyVersion: policyVersionSchema.nullable(),
+    policyState: z.enum(["current", "stale"]).openapi({
+      description: "`stale`: the KV pointer names a version that is not in force (missing or invalid)",
+    }),
     webhooks: z.object({ state: z.enum(["off", "on", "misconfigured"]), reason: z.string().optional() }),
   })
   .openapi("Health");

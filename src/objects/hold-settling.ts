@@ -4,7 +4,7 @@
  */
 import { routeEntitlement, routeOrgEntitlement } from "../domain/plans";
 import type { CompiledEntitlement, CompiledPolicy, CustomerRecord, Decision, Hold } from "../domain/types";
-import { loadPolicyVersion } from "../policy/store";
+import { loadDecisionPolicy } from "../policy/store";
 import { entitlementDefinition, normaliseAmount } from "./amounts";
 import {
   type MemberSettle,
@@ -70,7 +70,7 @@ export async function settleMember(
   policyVersion: string,
 ): Promise<MemberSettle> {
   if (context.store.record === null) return { result: UNKNOWN, fingerprint: null };
-  const active = await loadPolicyVersion(context.env, policyVersion);
+  const active = await loadDecisionPolicy(context.env, policyVersion);
   if (active === null) return { result: policyUnavailable(), fingerprint: null };
   return settleHere(context, settle, active.policy, Date.now(), true);
 }

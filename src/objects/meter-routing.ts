@@ -4,7 +4,7 @@
  */
 import { type EntitlementRoute, routeEntitlement, routeOrgEntitlement } from "../domain/plans";
 import type { Decision } from "../domain/types";
-import { loadPolicyVersion } from "../policy/store";
+import { loadDecisionPolicy } from "../policy/store";
 import { entitlementDefinition, normaliseAmount } from "./amounts";
 import { type MemberCall, type MeterCall, policyUnavailable, type RpcResult, UNKNOWN } from "./contract";
 import { scheduleAlarm } from "./customer-alarm";
@@ -23,7 +23,7 @@ import {
 /** A metering call on this customer (check, consume, release, reserve, settle). */
 export async function meterCustomer(context: CustomerContext, call: MeterCall): Promise<RpcResult<Decision>> {
   if (confirmRecord(context, call.presentedAlternateId) === null) return UNKNOWN;
-  const active = await loadPolicyVersion(context.env, call.policyVersion);
+  const active = await loadDecisionPolicy(context.env, call.policyVersion);
   if (active === null) return policyUnavailable();
   // Confirm again after every await: a delete or an alternate-ID removal may have run meanwhile.
   const current = confirmRecord(context, call.presentedAlternateId);
@@ -161,7 +161,7 @@ async function forwardToOrg(
 /** An org-scoped call from a member, on the org's object: the limit, mode and plan are this org's. */
 export async function meterMember(context: CustomerContext, call: MemberCall): Promise<RpcResult<Decision>> {
   if (context.store.record === null) return UNKNOWN;
-  const active = await loadPolicyVersion(context.env, call.policyVersion);
+  const active = await loadDecisionPolicy(context.env, call.policyVersion);
   if (active === null) return policyUnavailable();
   // Read after the await: the org may have been deleted meanwhile.
   const record = context.store.record;

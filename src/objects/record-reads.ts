@@ -2,7 +2,7 @@
  * Reading a customer through its object: identity, what an org tells its members, the view, the state
  * document and the event log. Each read by a presented alternate ID first confirms the ID is still its own.
  */
-import { loadPolicyVersion } from "../policy/store";
+import { loadDecisionPolicy } from "../policy/store";
 import {
   type CustomerIdentity,
   type CustomerState,
@@ -43,7 +43,7 @@ export async function viewCustomer(
 ): Promise<RpcResult<CustomerView>> {
   const record = confirmRecord(context, presentedAlternateId);
   if (record === null) return UNKNOWN;
-  const active = policyVersion === null ? null : await loadPolicyVersion(context.env, policyVersion);
+  const active = policyVersion === null ? null : await loadDecisionPolicy(context.env, policyVersion);
   const orgPlan = await inheritedPlan(context, record);
   const current = context.store.record;
   if (current === null) return UNKNOWN;

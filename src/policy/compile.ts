@@ -163,6 +163,10 @@ export function compilePolicy(root: unknown): CompileResult {
   const credits = compileCredits(raw.credits, issues);
   const plans = compilePlans(raw.plans, credits.table, issues);
   const gateway = compileGateway(raw.gateway, plans.names, issues);
+  // A policy without plans would validate and then deny everything (SPEC §11 "Integrity").
+  if (top !== undefined && Object.keys(top.plans ?? {}).length === 0) {
+    issues.add(["plans"], "a policy needs at least one plan");
+  }
   if (top === undefined || !issues.empty) return { ok: false, issues: issues.items };
 
   // Rebuilt from the checked nodes: ignored Limitr keys are gone, `export_pdf:` (null) reads as `{}`.

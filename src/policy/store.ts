@@ -1,7 +1,9 @@
 /**
- * Policies in Workers KV (SPEC §5.1, §10): immutable documents under `policy:<version>` plus one small pointer
- * `policy:active` (and `policy:last-good`, see below). Only validated versions are ever pointed at; an
- * isolate caches the pointer for POLICY_CACHE_SECONDS and each compiled version for its lifetime.
+ * Policies in Workers KV (SPEC §5.1, §10, §11 "Policy store"): immutable documents under `policy:<version>`
+ * plus one small pointer `policy:active` (and `policy:last-good`, see below). Only the policy writer object
+ * (src/objects/policy-object.ts) writes them; only validated versions are ever pointed at by it. An isolate
+ * caches the pointer for POLICY_CACHE_SECONDS, each compiled version for its lifetime, and each version whose
+ * document fails validation as bad, so a broken document costs one read and one validation per isolate.
  */
 import type { CompiledPolicy } from "../domain/types";
 import { validatePolicy } from "./load";
@@ -10,7 +12,7 @@ export const ACTIVE_KEY = "policy:active";
 /**
  * The last version a validated write made active. A fresh isolate that finds `policy:active` naming a missing
  * or invalid document falls back to it, so the last valid policy stays in force everywhere, not only in
- * isolates that saw it before (SPEC §5.1). Writers should put it right after `policy:active`.
+ * isolates that saw it before (SPEC §5.1). Written right after `policy:active`.
  */
 export const LAST_GOOD_KEY = "policy:last-good";
 export const documentKey = (version: string): string => `policy:${version}`;
@@ -35,11 +37,21 @@ export interface ActivePolicy {
   document: Record<string, unknown>;
 }
 
+/** `current`: the pointer names the policy in force (or there is no pointer); `stale`: it names another. */
+export type PolicyState = "current" | "stale";
+
 const DEFAULT_CACHE_SECONDS = 10;
 
 // Per-isolate caches. A compiled version never changes (its key is its content hash).
 const compiled = new Map<string, ActivePolicy>();
-let pointerCache: { pointer: PolicyPointer | null; fetchedAtMs: number } | null = null;
+/**
+ * Versions whose stored document failed validation (or is not its version), with the `updatedAt` of the
+ * pointer that named them when they were found bad (null: no pointer did). They are not read again, unless a
+ * pointer with another `updatedAt` names them: only a new write of that version (which rewrites the
+ * document) produces one.
+ */
+const bad = new Map<string, string | null>();
+let pointerCache: { pointer: PolicyPointer | null; present: boolean; fetchedAtMs: number } | null = null;
 let lastGood: ActivePolicy | null = null;
 let lastGoodLookupMs: number | null = null;
 
@@ -48,26 +60,46 @@ function cacheMs(env: Env): number {
   return Number.isFinite(raw) && raw >= 0 ? raw * 1000 : DEFAULT_CACHE_SECONDS * 1000;
 }
 
-/** Load and compile one stored version; null when it is missing or does not validate (never used then). */
-export async function loadPolicyVersion(env: Env, version: string): Promise<ActivePolicy | null> {
+function rejectVersion(version: string, namedAt: string | null, msg: string): null {
+  bad.set(version, namedAt);
+  console.error(JSON.stringify({ level: "error", msg, version }));
+  return null;
+}
+
+/**
+ * Load and compile one stored version; null when it is missing (it may still arrive: KV is eventually
+ * consistent) or does not validate (remembered: never read again in this isolate, see `bad`).
+ * `namedAt` is the `updatedAt` of the pointer that names the version, when a pointer does.
+ */
+export async function loadPolicyVersion(
+  env: Env,
+  version: string,
+  namedAt: string | null = null,
+): Promise<ActivePolicy | null> {
   const hit = compiled.get(version);
   if (hit !== undefined) return hit;
-  const stored = await env.POLICIES.get<StoredPolicy>(documentKey(version), "json").catch(() => null);
-  if (stored === null || typeof stored !== "object" || stored.document === undefined) return null;
+  const markedAt = bad.get(version);
+  if (markedAt !== undefined && (namedAt === null || markedAt === namedAt)) return null;
+  const text = await env.POLICIES.get(documentKey(version), "text").catch(() => null);
+  if (text === null) return null;
+  let stored: Partial<StoredPolicy> | null;
+  try {
+    stored = JSON.parse(text) as Partial<StoredPolicy> | null;
+  } catch {
+    return rejectVersion(version, namedAt, "policy document in KV is not JSON; ignored");
+  }
+  if (stored === null || typeof stored !== "object" || stored.document === undefined) {
+    return rejectVersion(version, namedAt, "policy document in KV has no document; ignored");
+  }
   const result = await validatePolicy(stored.document);
-  if (!result.ok) {
-    console.error(JSON.stringify({ level: "error", msg: "invalid policy document in KV ignored", version }));
-    return null;
-  }
+  if (!result.ok) return rejectVersion(version, namedAt, "invalid policy document in KV ignored");
   if (result.policy.version !== version) {
-    console.error(
-      JSON.stringify({ level: "error", msg: "policy document does not match its version", version }),
-    );
-    return null;
+    return rejectVersion(version, namedAt, "policy document does not match its version");
   }
+  bad.delete(version);
   const active: ActivePolicy = {
     version,
-    updatedAt: stored.updatedAt,
+    updatedAt: typeof stored.updatedAt === "string" ? stored.updatedAt : "",
     policy: result.policy,
     document: result.document,
   };
@@ -81,11 +113,18 @@ function asPointer(value: unknown): PolicyPointer | null {
     : null;
 }
 
-async function readPointer(env: Env, nowMs: number): Promise<PolicyPointer | null> {
-  if (pointerCache !== null && nowMs - pointerCache.fetchedAtMs < cacheMs(env)) return pointerCache.pointer;
-  const pointer = await env.POLICIES.get<unknown>(ACTIVE_KEY, "json").catch(() => null);
-  pointerCache = { pointer: asPointer(pointer), fetchedAtMs: nowMs };
-  return pointerCache.pointer;
+/** The active pointer (`present`: the key exists, even if it does not parse as a pointer). */
+async function readPointer(env: Env, nowMs: number, fresh: boolean) {
+  if (!fresh && pointerCache !== null && nowMs - pointerCache.fetchedAtMs < cacheMs(env)) return pointerCache;
+  const text = await env.POLICIES.get(ACTIVE_KEY, "text").catch(() => null);
+  let pointer: PolicyPointer | null = null;
+  try {
+    pointer = text === null ? null : asPointer(JSON.parse(text));
+  } catch {
+    pointer = null;
+  }
+  pointerCache = { pointer, present: text !== null, fetchedAtMs: nowMs };
+  return pointerCache;
 }
 
 /** This isolate's last good policy, else (a fresh isolate) the one `policy:last-good` names, if it loads. */
@@ -99,49 +138,89 @@ async function recallLastGood(env: Env, nowMs: number): Promise<ActivePolicy | n
 }
 
 /**
- * The policy in force, or null when there has never been a valid one (`503 policy_unavailable`).
- * A pointer to a missing or invalid document leaves the last good policy in force.
+ * The policy in force (null when there has never been a valid one: `503 policy_unavailable`) and whether the
+ * pointer names it. A pointer to a missing or invalid document leaves the last good policy in force, and the
+ * state `stale`. `fresh` reads the pointer from KV whatever the cache holds (the policy writer does).
  */
+export async function readPolicyState(
+  env: Env,
+  nowMs = Date.now(),
+  fresh = false,
+): Promise<{ active: ActivePolicy | null; state: PolicyState }> {
+  const { pointer, present } = await readPointer(env, nowMs, fresh);
+  let active: ActivePolicy | null;
+  if (pointer !== null && lastGood?.version === pointer.version) {
+    active = lastGood;
+  } else {
+    const loaded = pointer === null ? null : await loadPolicyVersion(env, pointer.version, pointer.updatedAt);
+    if (loaded !== null) lastGood = loaded;
+    active = loaded ?? (await recallLastGood(env, nowMs));
+  }
+  const stale = present && (pointer === null || active?.version !== pointer.version);
+  return { active, state: stale ? "stale" : "current" };
+}
+
+/** The policy in force, or null when there has never been a valid one (`503 policy_unavailable`). */
 export async function getActivePolicy(env: Env, nowMs = Date.now()): Promise<ActivePolicy | null> {
-  const pointer = await readPointer(env, nowMs);
-  if (pointer !== null && lastGood?.version === pointer.version) return lastGood;
-  const active = pointer === null ? null : await loadPolicyVersion(env, pointer.version);
-  if (active === null) return recallLastGood(env, nowMs);
-  lastGood = active;
-  return active;
+  return (await readPolicyState(env, nowMs)).active;
+}
+
+const timeOf = (policy: ActivePolicy): number => {
+  const ms = Date.parse(policy.updatedAt);
+  return Number.isNaN(ms) ? Number.NEGATIVE_INFINITY : ms;
+};
+
+/**
+ * The policy an object decides under when asked for `version` (SPEC §11 "Policy store"): that version; or,
+ * when it cannot be read yet (KV is eventually consistent across locations) or is bad, the newest valid
+ * version this isolate holds, else the one `policy:last-good` names. The decision's `policyVersion` says
+ * which. Null only when none is held (`503 policy_unavailable`).
+ */
+export async function loadDecisionPolicy(
+  env: Env,
+  version: string,
+  nowMs = Date.now(),
+): Promise<ActivePolicy | null> {
+  const exact = await loadPolicyVersion(env, version);
+  if (exact !== null) return exact;
+  let newest: ActivePolicy | null = null;
+  for (const held of compiled.values()) {
+    if (newest === null || timeOf(held) > timeOf(newest)) newest = held;
+  }
+  return newest ?? recallLastGood(env, nowMs);
 }
 
 /**
- * Store a validated policy and make it active. Putting the active policy again keeps its version
- * (and its `updatedAt`).
+ * Write a validated policy to KV and point at it: document first, then `policy:active`, then
+ * `policy:last-good`, so the pointer only ever names a stored, validated version. Only the policy writer
+ * object calls this: it serialises writes, so its own record of the active version is a compare-and-set.
  */
-export async function storePolicy(
-  env: Env,
-  policy: CompiledPolicy,
-  document: Record<string, unknown>,
-  nowMs = Date.now(),
-): Promise<ActivePolicy> {
-  const current = await getActivePolicy(env, nowMs);
-  const same = current !== null && current.version === policy.version;
-  // The same policy again is a no-op, unless the pointer in KV no longer names it (then it is repaired).
-  if (same && pointerCache?.pointer?.version === policy.version) return current;
-  const updatedAt = same ? current.updatedAt : new Date(nowMs).toISOString();
-  const stored: StoredPolicy = { version: policy.version, updatedAt, document };
-  // Document first, pointer second: the pointer only ever names a stored, validated version.
-  await env.POLICIES.put(documentKey(policy.version), JSON.stringify(stored));
-  const pointer = JSON.stringify({ version: policy.version, updatedAt } satisfies PolicyPointer);
+export async function writePolicyToKv(env: Env, stored: StoredPolicy): Promise<void> {
+  await env.POLICIES.put(documentKey(stored.version), JSON.stringify(stored));
+  const pointer = JSON.stringify({
+    version: stored.version,
+    updatedAt: stored.updatedAt,
+  } satisfies PolicyPointer);
   await env.POLICIES.put(ACTIVE_KEY, pointer);
   await env.POLICIES.put(LAST_GOOD_KEY, pointer);
-  const active: ActivePolicy = { version: policy.version, updatedAt, policy, document };
-  compiled.set(policy.version, active);
+}
+
+/** After a write in this isolate: the new policy is in force here at once (SPEC §10). */
+export function rememberActivePolicy(active: ActivePolicy, nowMs = Date.now()): void {
+  compiled.set(active.version, active);
+  bad.delete(active.version);
   lastGood = active;
-  pointerCache = { pointer: { version: policy.version, updatedAt }, fetchedAtMs: nowMs };
-  return active;
+  pointerCache = {
+    pointer: { version: active.version, updatedAt: active.updatedAt },
+    present: true,
+    fetchedAtMs: nowMs,
+  };
 }
 
 /** Forget this isolate's caches (tests). */
 export function clearPolicyCache(): void {
   compiled.clear();
+  bad.clear();
   pointerCache = null;
   lastGood = null;
   lastGoodLookupMs = null;

@@ -22,7 +22,7 @@ function route(policy: CompiledPolicy, model: string): string | undefined {
 describe("credits", () => {
   it("compile their unit: none is a word unit named after the credit; MB is bytes; stof_units is an alias", async () => {
     const { policy } = await valid(
-      "credits: { token: { label: Token }, mb: { unit: MB }, gib: { stof_units: GiB } }",
+      "credits: { token: { label: Token }, mb: { unit: MB }, gib: { stof_units: GiB } }\nplans: { free: {} }",
     );
     expect(policy.credits.get("token")).toEqual({
       name: "token",

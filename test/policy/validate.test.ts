@@ -251,6 +251,10 @@ const ERRORS: [string, string, string, RegExp][] = [
     "gateway.default_max_tokens",
     /whole number/,
   ],
+  ["no plans at all", "{}", "plans", /at least one plan/],
+  ["an empty plans map", "plans: {}", "plans", /at least one plan/],
+  ["credits but no plans", "credits: { token: {} }", "plans", /at least one plan/],
+  ["no plans inside `policy:`", "policy: { plans: {} }", "plans", /at least one plan/],
   ["unknown top-level key", "credits: {}\nplna: {}", "plna", /unknown key "plna".*credits, plans, gateway/],
   ["unknown credit key", "credits: { token: { units: x } }", "credits.token.units", /unknown key "units"/],
   ["unknown plan key", "plans: { free: { defualt: true } }", "plans.free.defualt", /unknown key/],
@@ -318,7 +322,7 @@ describe("each error names its path", () => {
   });
 
   it("unit and stof_units may both be given when they agree", async () => {
-    const result = await valid("credits: { mb: { unit: MB, stof_units: MB } }");
+    const result = await valid("credits: { mb: { unit: MB, stof_units: MB } }\nplans: { free: {} }");
     expect(result.policy.credits.get("mb")?.unit).toBe("MB");
   });
 });

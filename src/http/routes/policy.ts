@@ -1,7 +1,9 @@
 /** Policy routes (SPEC §5.1): read the active policy, replace it (YAML or JSON), validate without storing. */
 import type { Hono } from "hono";
+import { policyWriter } from "../../objects/policy-object";
 import { parsePolicyText, type ValidationResult, validatePolicy } from "../../policy/load";
-import { getActivePolicy, storePolicy } from "../../policy/store";
+import { parseConditions } from "../../policy/preconditions";
+import { getActivePolicy, rememberActivePolicy } from "../../policy/store";
 import { type PolicyBody, readPolicyBody } from "../body";
 import { ApiError, invalidPolicy, policyUnavailable } from "../errors";
 import { registerRoute } from "../openapi";
@@ -26,29 +28,13 @@ async function validateText({ text, contentType }: PolicyBody): Promise<ValidPol
   return result;
 }
 
-/** The entity tags of an If-Match header (RFC 9110 §13.1.1), unquoted; bare versions are accepted too. */
-export function parseIfMatch(header: string): string[] {
-  return header
-    .split(",")
-    .map((tag) =>
-      tag
-        .trim()
-        .replace(/^W\//, "")
-        .replace(/^"(.*)"$/, "$1"),
-    )
-    .filter((tag) => tag !== "");
-}
-
-/** `412 precondition_failed` unless If-Match (when sent) names the active version, or is `*` with one. */
-function checkIfMatch(header: string | undefined, currentVersion: string | null): void {
-  if (header === undefined) return;
-  const tags = parseIfMatch(header);
-  const matches = currentVersion !== null && tags.some((tag) => tag === "*" || tag === currentVersion);
-  if (!matches) {
-    throw new ApiError(412, "precondition_failed", "If-Match does not name the active policy version", {
-      currentVersion,
-    });
-  }
+/** `412 precondition_failed` with the version that is active (null: none). */
+function preconditionFailed(failed: "If-Match" | "If-None-Match", currentVersion: string | null): ApiError {
+  const message =
+    failed === "If-Match"
+      ? "If-Match does not name the active policy version"
+      : "If-None-Match names the active policy version (*: a policy is active)";
+  return new ApiError(412, "precondition_failed", message, { currentVersion });
 }
 
 const etag = (version: string): string => `"${version}"`;
@@ -77,22 +63,27 @@ export function registerPolicyRoutes(app: Hono<AppEnv>): void {
 
   app.put("/v1/policy", async (c) => {
     const body = await readPolicyBody(c);
+    const conditions = parseConditions(c.req.header("if-match"), c.req.header("if-none-match"));
+    const writer = policyWriter(c.env);
     // Preconditions come before the content is processed (RFC 9110 §13.2.1): a stale writer hears 412
-    // even when its policy is also invalid. KV has no compare-and-set, so two writers racing with the same
-    // If-Match can both pass: the last write wins.
-    const current = await getActivePolicy(c.env);
-    checkIfMatch(c.req.header("if-match"), current?.version ?? null);
+    // even when its policy is also invalid. The writer checks them again, atomically, when it writes.
+    if (conditions.ifMatch !== null || conditions.ifNoneMatch !== null) {
+      const early = await writer.check(conditions);
+      if (early !== null && !early.ok) throw preconditionFailed(early.failed, early.currentVersion);
+    }
     const { policy, document } = await validateText(body);
-    const stored = await storePolicy(c.env, policy, document);
-    c.header("ETag", etag(stored.version));
-    return c.json({ version: stored.version });
+    const written = await writer.write(policy.version, document, conditions);
+    if (!written.ok) throw preconditionFailed(written.failed, written.currentVersion);
+    rememberActivePolicy({ version: written.version, updatedAt: written.updatedAt, policy, document });
+    c.header("ETag", etag(written.version));
+    return c.json({ version: written.version });
   });
   registerRoute({
     method: "put",
     path: "/v1/policy",
     summary: "Replace the active policy",
     description:
-      "YAML or JSON (max 1 MiB). Optional `If-Match: <version>` (`*`: any existing policy). Putting the active policy again keeps its version.",
+      "YAML or JSON (max 1 MiB). Optional `If-Match: <version>` (`*`: any existing policy) or `If-None-Match: *` (only when no policy is active): a compare-and-set, as writes are serialised. Putting the active policy again keeps its version.",
     tags: ["policy"],
     body: policyBodies,
     responses: { 200: { description: "The policy is active", schema: policyVersionResponseSchema } },
