@@ -36,7 +36,7 @@ async function runOutbox(id: string): Promise<void> {
   const stub = customerStub(id);
   await runInDurableObject(stub, (_instance, state: DurableObjectState) => {
     state.storage.sql.exec(
-      "UPDATE events SET next_attempt_at = 0 WHERE delivered_at IS NULL AND deliver = 1",
+      "UPDATE events SET next_attempt_at = 0 WHERE status = 'pending'",
     );
   });
   await runDurableObjectAlarm(stub);
