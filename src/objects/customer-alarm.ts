@@ -46,19 +46,26 @@ function armRetention(context: CustomerContext): void {
   if (context.alarmAtMs !== null || seq <= EVENTS_KEPT) return;
   if (seq < (retentionCheckedAt.get(context) ?? Number.NEGATIVE_INFINITY) + RETENTION_CHECK_EVERY) return;
   retentionCheckedAt.set(context, seq);
-  scheduleAlarm(context).catch((error: unknown) => logAlarmError("could not set the retention alarm", error));
+  scheduleAlarm(context, null, { retention: true }).catch((error: unknown) =>
+    logAlarmError("could not set the retention alarm", error),
+  );
 }
 
-/** Set the alarm for the next hold to expire or to forget, the next webhook delivery due, or the next prune. */
+/**
+ * Set the alarm for the next hold to expire or to forget, the next webhook delivery due, and with
+ * `retention` the next prune. The alarm only ever moves earlier here, so a caller that leaves retention out
+ * (a reserve) never delays a prune another caller scheduled: the run re-arms it.
+ */
 export async function scheduleAlarm(
   context: CustomerContext,
   nextDeliveryMs: number | null = null,
+  options: { retention?: boolean } = {},
 ): Promise<void> {
   let next = nextDeliveryMs ?? Number.POSITIVE_INFINITY;
   for (const hold of context.store.holds.values()) {
     next = Math.min(next, hold.expired ? hold.expiresAt + EXPIRED_HOLD_RETENTION_MS : hold.expiresAt);
   }
-  const pruneAt = context.store.nextPruneAtMs();
+  const pruneAt = options.retention === true ? context.store.nextPruneAtMs() : null;
   if (pruneAt !== null) next = Math.min(next, Math.max(pruneAt, Date.now() + PRUNE_INTERVAL_MS));
   if (next === Number.POSITIVE_INFINITY) return;
   const current = await context.storage.getAlarm();
@@ -96,7 +103,7 @@ export async function runAlarm(context: CustomerContext): Promise<void> {
   // This run consumed the alarm: whatever is due next is scheduled afresh below.
   context.alarmAtMs = null;
   const nextDelivery = await deliverDue(store, context.webhooks);
-  await scheduleAlarm(context, nextDelivery);
+  await scheduleAlarm(context, nextDelivery, { retention: true });
 }
 
 /** After a delete: holds are gone; the alarm stays for events still to send and for retention. */
@@ -104,7 +111,7 @@ export async function clearAlarm(context: CustomerContext): Promise<void> {
   await context.storage.deleteAlarm();
   context.alarmAtMs = null;
   if (context.webhooks.state === "on" && context.store.nextPending() !== null) wakeOutbox(context);
-  else await scheduleAlarm(context);
+  else await scheduleAlarm(context, null, { retention: true });
 }
 
 function logAlarmError(msg: string, error: unknown): void {

@@ -309,8 +309,9 @@ export class CustomerStore {
    */
   pruneEvents(nowMs: number): void {
     if (!this.ready) return;
+    // By the settle-time index: the work is what goes (plus at most the last 1,000), not the whole log.
     this.sql.exec(
-      "DELETE FROM events WHERE status <> 'pending' AND settled_at <= ? AND seq <= ?",
+      "DELETE FROM events INDEXED BY events_settled WHERE status <> 'pending' AND settled_at <= ? AND seq <= ?",
       nowMs - EVENT_RETENTION_MS,
       this.lastSeq - EVENTS_KEPT,
     );
@@ -319,13 +320,14 @@ export class CustomerStore {
   /** When the oldest settled event beyond the last 1,000 may be pruned, or null when none is beyond them. */
   nextPruneAtMs(): number | null {
     if (!this.ready) return null;
+    // Oldest first along the settle-time index: the first row beyond the last 1,000 ends the walk.
     const row = this.sql
-      .exec<{ t: number | null }>(
-        "SELECT MIN(settled_at) AS t FROM events WHERE status <> 'pending' AND seq <= ?",
+      .exec<{ t: number }>(
+        "SELECT settled_at AS t FROM events INDEXED BY events_settled WHERE status <> 'pending' AND seq <= ? ORDER BY settled_at LIMIT 1",
         this.lastSeq - EVENTS_KEPT,
       )
-      .one();
-    return row.t === null ? null : row.t + EVENT_RETENTION_MS;
+      .toArray()[0];
+    return row === undefined ? null : row.t + EVENT_RETENTION_MS;
   }
 
   /** Events after `after`, oldest first. */

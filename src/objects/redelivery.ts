@@ -32,7 +32,11 @@ export function redeliverEvent(
     );
   }
   if (context.webhooks.state !== "on") {
-    return refusal(409, "webhooks_off", "webhooks are off or misconfigured (see /healthz): nothing would send it");
+    return refusal(
+      409,
+      "webhooks_off",
+      "webhooks are off or misconfigured (see /healthz): nothing would send it",
+    );
   }
   store.transaction(() => store.requeueEvent(seq, Date.now()));
   wakeOutbox(context);
@@ -40,11 +44,6 @@ export function redeliverEvent(
   return queued === null ? UNKNOWN : { kind: "ok", value: queued };
 }
 
-function refusal(
-  status: number,
-  code: string,
-  message: string,
-  details?: Record<string, unknown>,
-): RpcError {
+function refusal(status: number, code: string, message: string, details?: Record<string, unknown>): RpcError {
   return { kind: "error", status, code, message, ...(details === undefined ? {} : { details }) };
 }

@@ -29,7 +29,7 @@ const MIGRATIONS: string[][] = [
     "ALTER TABLE events ADD COLUMN settled_at INTEGER",
     `UPDATE events SET status = CASE WHEN deliver = 0 THEN 'skipped'
        WHEN delivered_at IS NULL THEN 'pending' ELSE 'delivered' END`,
-    `UPDATE events SET settled_at = COALESCE(delivered_at, CAST(strftime('%s', at) AS INTEGER) * 1000)
+    `UPDATE events SET settled_at = COALESCE(delivered_at, CAST(strftime('%s', at) AS INTEGER) * 1000, 0)
        WHERE status <> 'pending'`,
     "DROP INDEX IF EXISTS events_outbox",
     "CREATE INDEX IF NOT EXISTS events_pending ON events (seq) WHERE status = 'pending'",

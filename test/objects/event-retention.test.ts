@@ -168,7 +168,15 @@ describe("events stored by the previous version (schema v2)", () => {
       s.exec("CREATE INDEX events_outbox ON events (seq) WHERE deliver = 1 AND delivered_at IS NULL");
       s.exec("INSERT INTO meta (key, value) VALUES ('schema_version', '2')");
       const body = (seq: number) =>
-        JSON.stringify({ id: `evt_${seq}`, seq, type: "meter.changed", at, customer: id, meteredOn: id, data: {} });
+        JSON.stringify({
+          id: `evt_${seq}`,
+          seq,
+          type: "meter.changed",
+          at,
+          customer: id,
+          meteredOn: id,
+          data: {},
+        });
       s.exec(
         "INSERT INTO events (seq, id, type, at, body, deliver, attempts, delivered_at) VALUES (1, 'evt_1', 'meter.changed', ?, ?, 0, 0, NULL), (2, 'evt_2', 'meter.changed', ?, ?, 1, 2, 1767323045999), (3, 'evt_3', 'meter.changed', ?, ?, 1, 5, NULL)",
         at,
@@ -181,7 +189,9 @@ describe("events stored by the previous version (schema v2)", () => {
     });
     await evictDurableObject(customerStub(id));
     const rows = await withStore(id, (store) => {
-      const statuses = store.listEvents(0, 10).events.map((e: { delivery: { status: string } }) => e.delivery.status);
+      const statuses = store
+        .listEvents(0, 10)
+        .events.map((e: { delivery: { status: string } }) => e.delivery.status);
       const sqlStorage: SqlStorage = store.storage.sql;
       const settled = sqlStorage
         .exec<{ seq: number; settled_at: number | null }>("SELECT seq, settled_at FROM events ORDER BY seq")
