@@ -115,6 +115,8 @@ describe("one refused event never holds back the rest", () => {
       expect(res.json.error.details.issues[0].path).toBe("seq");
     }
     await expectError(404, "customer_not_found", "POST", `/v1/customers/${id}_nobody/events/1/redeliver`, {});
+    const anonymous = await call("POST", `/v1/customers/${id}/events/1/redeliver`, {}, { Authorization: "" });
+    expect([anonymous.status, anonymous.json.error.code]).toEqual([401, "unauthorized"]);
     await expectError(400, "invalid_request", "POST", `/v1/customers/${id}/events/1/redeliver`, { x: 1 });
     const media = await call("POST", `/v1/customers/${id}/events/1/redeliver`, "{}", {
       "Content-Type": "text/plain",
