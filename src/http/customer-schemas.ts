@@ -105,7 +105,8 @@ export const customerStateSchema = requestObject({
 const stateMatches: z.infer<typeof customerStateSchema> extends CustomerState ? true : false = true;
 void stateMatches;
 
-const eventSchema = z
+/** One event with its webhook delivery state (SPEC §4, §7). */
+export const eventSchema = z
   .object({
     id: z.string(),
     seq: z.number().int(),
@@ -117,14 +118,15 @@ const eventSchema = z
     data: z.record(z.string(), z.unknown()),
     delivery: z
       .object({
-        status: z.enum(["pending", "delivered", "not_delivered"]),
+        status: z.enum(["pending", "delivered", "failed", "skipped"]),
         attempts: z.number().int(),
         deliveredAt: z.string().nullable(),
         nextAttemptAt: z.string().nullable(),
         lastError: z.string().nullable(),
       })
       .openapi({
-        description: "Webhook delivery: not_delivered when no WEBHOOK_URL was set as it was written",
+        description:
+          "Webhook delivery: pending until a 2xx (delivered), a permanent refusal or 3 days of retries (failed); skipped when webhooks were off or misconfigured as it was written",
       }),
   })
   .openapi("Event");

@@ -6,6 +6,7 @@
  */
 
 import type { CustomerPatch, CustomerState, CustomerView, EventPage, RpcResult } from "../objects/contract";
+import type { ListedEvent } from "../objects/customer-store";
 import { customerStub, forgetAlternateId, resolveCustomer, withCustomer } from "../objects/directory";
 import type { ActivePolicy } from "../policy/store";
 import { ApiError, policyUnavailable } from "./errors";
@@ -176,6 +177,14 @@ export async function listCustomerEvents(
 ): Promise<EventPage> {
   return unwrap(
     await withCustomer<EventPage>(env, key, (stub, alt) => stub.listEvents(alt, after, limit)),
+    customerNotFound(key),
+  );
+}
+
+/** `POST /v1/customers/:id/events/:seq/redeliver`: the event with its new delivery state (SPEC §7). */
+export async function redeliverCustomerEvent(env: Env, key: string, seq: number): Promise<ListedEvent> {
+  return unwrap(
+    await withCustomer<ListedEvent>(env, key, (stub, alt) => stub.redeliverEvent(alt, seq)),
     customerNotFound(key),
   );
 }

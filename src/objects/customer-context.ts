@@ -5,7 +5,7 @@
 import type { CustomerRecord } from "../domain/types";
 import { type WebhookConfig, webhookConfig } from "../webhooks/config";
 import { type RpcResult, UNKNOWN } from "./contract";
-import { wakeOutbox } from "./customer-alarm";
+import { onEventsAppended } from "./customer-alarm";
 import { CustomerStore } from "./customer-store";
 import { customerStub } from "./directory";
 
@@ -29,7 +29,8 @@ export function createCustomerContext(state: DurableObjectState, env: Env): Cust
     env,
     storage: state.storage,
     webhooks,
-    store: new CustomerStore(state.storage, webhooks.state !== "off", () => wakeOutbox(context)),
+    // Only with webhooks on do new events enter the outbox; off or misconfigured, they are `skipped` (SPEC §7).
+    store: new CustomerStore(state.storage, webhooks.state === "on", () => onEventsAppended(context)),
     alarmAtMs: null,
     alternateIdLock: Promise.resolve(),
     claiming: new Set(),

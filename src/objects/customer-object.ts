@@ -17,7 +17,7 @@ import type {
 } from "./contract";
 import { runAlarm } from "./customer-alarm";
 import { type CustomerContext, createCustomerContext } from "./customer-context";
-import type { CustomerStore } from "./customer-store";
+import type { CustomerStore, ListedEvent } from "./customer-store";
 import { reserveForGateway } from "./gateway-reserve";
 import { settleMember } from "./hold-settling";
 import { meterCustomer, meterMember } from "./meter-routing";
@@ -35,6 +35,7 @@ import {
   listCustomerEvents,
   viewCustomer,
 } from "./record-reads";
+import { redeliverEvent } from "./redelivery";
 
 /**
  * One customer's record, meters, holds, idempotency keys and event log (SPEC §3, §4). RPC methods only, each
@@ -166,5 +167,10 @@ export class CustomerObject extends DurableObject<Env> {
     limit: number,
   ): Promise<RpcResult<EventPage>> {
     return listCustomerEvents(this.context, presentedAlternateId, after, limit);
+  }
+
+  /** Queue a failed or delivered event again; answers it with its new delivery state (SPEC §7). */
+  async redeliverEvent(presentedAlternateId: string | null, seq: number): Promise<RpcResult<ListedEvent>> {
+    return redeliverEvent(this.context, presentedAlternateId, seq);
   }
 }

@@ -4,24 +4,36 @@
  * change and its events in one `transaction` so no change exists without its event (SPEC §4).
  */
 import type { CustomerRecord, DomainEvent, EventType, Hold, MeterState, StoredEvent } from "../domain/types";
+import type { AttemptOutcome } from "../webhooks/retry";
 import { migrate, schemaExists } from "./sql-schema";
 
-/** Events kept per customer at least (SPEC §5.2). */
+/** Settled events kept per customer at least, newest first (SPEC §7 retention). */
 export const EVENTS_KEPT = 1000;
+/** A settled event is kept at least this long after it settled (SPEC §7 retention). */
+export const EVENT_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
 /** Idempotency keys live 24 h (SPEC §3.6). */
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 /** Expired idempotency keys are deleted once per this many stored keys. */
 const PRUNE_EVERY_KEYS = 100;
 
-/** Where an event stands in the webhook outbox. */
+/**
+ * Where an event stands in the webhook outbox (SPEC §7, §11 "Webhooks"): `pending` until a 2xx (`delivered`)
+ * or a permanent refusal or the end of the retry horizon (`failed`); `skipped` when webhooks were off or
+ * misconfigured as it was written.
+ */
+export type DeliveryStatus = "pending" | "delivered" | "failed" | "skipped";
+
 export interface EventDelivery {
-  /** `pending` until a 2xx; `not_delivered` when no WEBHOOK_URL was set as it was written. */
-  status: "pending" | "delivered" | "not_delivered";
+  status: DeliveryStatus;
+  /** Attempts since the event was (re)queued. */
   attempts: number;
   deliveredAt: string | null;
   nextAttemptAt: string | null;
   lastError: string | null;
 }
+
+/** An event as `GET …/events` lists it. */
+export type ListedEvent = StoredEvent & { delivery: EventDelivery };
 
 /** The next event waiting for delivery. */
 export interface PendingEvent {
@@ -30,16 +42,20 @@ export interface PendingEvent {
   body: string;
   attempts: number;
   nextAttemptAt: number | null;
+  /** The first attempt since the event was (re)queued: the 3-day horizon counts from here. */
+  firstAttemptAt: number | null;
 }
 
 type EventRow = {
   body: string;
-  deliver: number;
+  status: DeliveryStatus;
   attempts: number;
   delivered_at: number | null;
   next_attempt_at: number | null;
   last_error: string | null;
 };
+
+const EVENT_COLUMNS = "body, status, attempts, delivered_at, next_attempt_at, last_error";
 
 export interface IdempotencyEntry {
   fingerprint: string;
@@ -56,13 +72,13 @@ export class CustomerStore {
   private keysSincePrune = 0;
 
   /**
-   * @param deliverEvents whether events written now go to the webhook outbox (WEBHOOK_URL set)
-   * @param onDeliverable called after events for the outbox were appended, to wake the delivery alarm
+   * @param deliverEvents whether events written now go to the webhook outbox (webhooks on); else `skipped`
+   * @param onAppended called after events were appended (wakes the delivery alarm, arms retention)
    */
   constructor(
     private readonly storage: DurableObjectStorage,
     private readonly deliverEvents = false,
-    private readonly onDeliverable: () => void = () => {},
+    private readonly onAppended: () => void = () => {},
   ) {
     // An object that was only ever asked about (an alternate ID tried as a canonical id) stays empty:
     // tables are created on the first write, never on a read.
@@ -75,6 +91,11 @@ export class CustomerStore {
 
   private get sql(): SqlStorage {
     return this.storage.sql;
+  }
+
+  /** The seq of the newest event written (0 when none). */
+  get lastEventSeq(): number {
+    return this.lastSeq;
   }
 
   private load(): void {
@@ -181,10 +202,12 @@ export class CustomerStore {
     );
   }
 
-  /** Append events with gap-free seq numbers (call inside `transaction`). */
+  /**
+   * Append events with gap-free seq numbers (call inside `transaction`): `pending` in the outbox when webhooks
+   * are on, else `skipped` (settled now, so retention can prune them). Pruning is the alarm's (`pruneEvents`).
+   */
   appendEvents(events: DomainEvent[], customer: string, meteredOn: string, nowMs: number): StoredEvent[] {
     const at = new Date(nowMs).toISOString();
-    const firstSeq = this.lastSeq + 1;
     const stored: StoredEvent[] = [];
     for (const e of events) {
       const event: StoredEvent = {
@@ -198,34 +221,34 @@ export class CustomerStore {
         data: e.data,
       };
       this.sql.exec(
-        "INSERT INTO events (seq, id, type, at, body, deliver) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO events (seq, id, type, at, body, status, settled_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         event.seq,
         event.id,
         event.type,
         at,
         JSON.stringify(event),
-        this.deliverEvents ? 1 : 0,
+        this.deliverEvents ? "pending" : "skipped",
+        this.deliverEvents ? null : nowMs,
       );
       stored.push(event);
     }
-    // Prune once per hundred events: whenever this batch reached a multiple of 100, not only landed on one.
-    // Events still waiting in the outbox are never pruned: a receiver that is down loses nothing.
-    if (events.length > 0 && Math.floor(this.lastSeq / 100) > Math.floor((firstSeq - 1) / 100)) {
-      this.sql.exec(
-        "DELETE FROM events WHERE seq <= ? AND (deliver = 0 OR delivered_at IS NOT NULL)",
-        this.lastSeq - EVENTS_KEPT,
-      );
-    }
-    if (events.length > 0 && this.deliverEvents) this.onDeliverable();
+    if (events.length > 0) this.onAppended();
     return stored;
   }
 
-  /** The oldest event waiting for delivery (one in flight per customer, in seq order). */
+  /** The oldest pending event (one in flight per customer, in seq order). */
   nextPending(): PendingEvent | null {
     if (!this.ready) return null;
     const row = this.sql
-      .exec<{ seq: number; id: string; body: string; attempts: number; next_attempt_at: number | null }>(
-        "SELECT seq, id, body, attempts, next_attempt_at FROM events WHERE deliver = 1 AND delivered_at IS NULL ORDER BY seq LIMIT 1",
+      .exec<{
+        seq: number;
+        id: string;
+        body: string;
+        attempts: number;
+        next_attempt_at: number | null;
+        first_attempt_at: number | null;
+      }>(
+        "SELECT seq, id, body, attempts, next_attempt_at, first_attempt_at FROM events WHERE status = 'pending' ORDER BY seq LIMIT 1",
       )
       .toArray()[0];
     if (row === undefined) return null;
@@ -235,47 +258,89 @@ export class CustomerStore {
       body: row.body,
       attempts: row.attempts,
       nextAttemptAt: row.next_attempt_at,
+      firstAttemptAt: row.first_attempt_at,
     };
   }
 
-  /** Record one delivery attempt: delivered, or failed and due again at `nextAttemptAt`. */
-  recordAttempt(
-    seq: number,
-    result: { deliveredAt: number } | { nextAttemptAt: number; error: string },
-  ): void {
-    if ("deliveredAt" in result) {
-      this.sql.exec(
-        "UPDATE events SET attempts = attempts + 1, delivered_at = ?, next_attempt_at = NULL, last_error = NULL WHERE seq = ?",
-        result.deliveredAt,
-        seq,
-      );
-    } else {
-      this.sql.exec(
-        "UPDATE events SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE seq = ?",
-        result.nextAttemptAt,
-        result.error.slice(0, 500),
-        seq,
-      );
-    }
+  /** Record one delivery attempt of a pending event, begun at `startedAtMs`. */
+  recordAttempt(seq: number, startedAtMs: number, outcome: AttemptOutcome): void {
+    const error = outcome.kind === "delivered" ? null : outcome.error.slice(0, 500);
+    const status = outcome.kind === "retry" ? "pending" : outcome.kind;
+    this.sql.exec(
+      `UPDATE events SET status = ?, attempts = attempts + 1, first_attempt_at = COALESCE(first_attempt_at, ?),
+         delivered_at = ?, next_attempt_at = ?, last_error = ?, settled_at = ?
+       WHERE seq = ? AND status = 'pending'`,
+      status,
+      startedAtMs,
+      outcome.kind === "delivered" ? outcome.atMs : null,
+      outcome.kind === "retry" ? outcome.nextAttemptAt : null,
+      error,
+      outcome.kind === "retry" ? null : outcome.atMs,
+      seq,
+    );
+  }
+
+  /** One event with its delivery state, or null when there is no such event (never written, or pruned). */
+  getEvent(seq: number): ListedEvent | null {
+    if (!this.ready) return null;
+    const row = this.sql
+      .exec<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE seq = ?`, seq)
+      .toArray()[0];
+    return row === undefined ? null : listed(row);
+  }
+
+  /**
+   * Queue a settled event again (redelivery): `pending`, due at `nowMs`, a fresh count of attempts and a
+   * fresh retry horizon. It keeps its id and seq, so receivers de-duplicate.
+   */
+  requeueEvent(seq: number, nowMs: number): void {
+    this.sql.exec(
+      `UPDATE events SET status = 'pending', attempts = 0, first_attempt_at = NULL, delivered_at = NULL,
+         next_attempt_at = ?, last_error = NULL, settled_at = NULL
+       WHERE seq = ?`,
+      nowMs,
+      seq,
+    );
+  }
+
+  /**
+   * Retention (SPEC §7): delete settled events that settled at least 30 days ago and are not among the last
+   * 1,000 of this log. A pending event is never deleted.
+   */
+  pruneEvents(nowMs: number): void {
+    if (!this.ready) return;
+    // By the settle-time index: the work is what goes (plus at most the last 1,000), not the whole log.
+    this.sql.exec(
+      "DELETE FROM events INDEXED BY events_settled WHERE status <> 'pending' AND settled_at <= ? AND seq <= ?",
+      nowMs - EVENT_RETENTION_MS,
+      this.lastSeq - EVENTS_KEPT,
+    );
+  }
+
+  /** When the oldest settled event beyond the last 1,000 may be pruned, or null when none is beyond them. */
+  nextPruneAtMs(): number | null {
+    if (!this.ready) return null;
+    // Oldest first along the settle-time index: the first row beyond the last 1,000 ends the walk.
+    const row = this.sql
+      .exec<{ t: number }>(
+        "SELECT settled_at AS t FROM events INDEXED BY events_settled WHERE status <> 'pending' AND seq <= ? ORDER BY settled_at LIMIT 1",
+        this.lastSeq - EVENTS_KEPT,
+      )
+      .toArray()[0];
+    return row === undefined ? null : row.t + EVENT_RETENTION_MS;
   }
 
   /** Events after `after`, oldest first. */
-  listEvents(
-    after: number,
-    limit: number,
-  ): { events: (StoredEvent & { delivery: EventDelivery })[]; more: boolean } {
+  listEvents(after: number, limit: number): { events: ListedEvent[]; more: boolean } {
     if (!this.ready) return { events: [], more: false };
     const rows = this.sql
       .exec<EventRow>(
-        "SELECT body, deliver, attempts, delivered_at, next_attempt_at, last_error FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+        `SELECT ${EVENT_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?`,
         after,
         limit + 1,
       )
       .toArray();
-    const events = rows
-      .slice(0, limit)
-      .map((r) => ({ ...(JSON.parse(r.body) as StoredEvent), delivery: deliveryOf(r) }));
-    return { events, more: rows.length > limit };
+    return { events: rows.slice(0, limit).map(listed), more: rows.length > limit };
   }
 
   /** Drop idempotency keys older than 24 h. */
@@ -295,15 +360,16 @@ export class CustomerStore {
   }
 }
 
-function deliveryOf(row: EventRow): EventDelivery {
+function listed(row: EventRow): ListedEvent {
   const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-  return {
-    status: row.deliver === 0 ? "not_delivered" : row.delivered_at === null ? "pending" : "delivered",
+  const delivery: EventDelivery = {
+    status: row.status,
     attempts: row.attempts,
     deliveredAt: iso(row.delivered_at),
     nextAttemptAt: iso(row.next_attempt_at),
     lastError: row.last_error,
   };
+  return { ...(JSON.parse(row.body) as StoredEvent), delivery };
 }
 
 function newEventId(): string {

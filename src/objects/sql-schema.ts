@@ -20,6 +20,21 @@ const MIGRATIONS: string[][] = [
     "ALTER TABLE events ADD COLUMN last_error TEXT",
     "CREATE INDEX IF NOT EXISTS events_outbox ON events (seq) WHERE deliver = 1 AND delivered_at IS NULL",
   ],
+  // v3: delivery states pending | delivered | failed | skipped (SPEC §7), the start of the retry horizon and
+  // when delivery settled (retention). Events written with no WEBHOOK_URL become `skipped`; undelivered ones
+  // written with one stay `pending` (they were promised delivery); `deliver` is no longer read.
+  [
+    "ALTER TABLE events ADD COLUMN status TEXT NOT NULL DEFAULT 'skipped'",
+    "ALTER TABLE events ADD COLUMN first_attempt_at INTEGER",
+    "ALTER TABLE events ADD COLUMN settled_at INTEGER",
+    `UPDATE events SET status = CASE WHEN deliver = 0 THEN 'skipped'
+       WHEN delivered_at IS NULL THEN 'pending' ELSE 'delivered' END`,
+    `UPDATE events SET settled_at = COALESCE(delivered_at, CAST(strftime('%s', at) AS INTEGER) * 1000, 0)
+       WHERE status <> 'pending'`,
+    "DROP INDEX IF EXISTS events_outbox",
+    "CREATE INDEX IF NOT EXISTS events_pending ON events (seq) WHERE status = 'pending'",
+    "CREATE INDEX IF NOT EXISTS events_settled ON events (settled_at) WHERE status <> 'pending'",
+  ],
 ];
 
 /** True when this object's storage has ever been written. */

@@ -14,13 +14,16 @@ export function webhookConfig(env: Pick<Env, "WEBHOOK_URL" | "WEBHOOK_SECRET">):
     const parsed = new URL(url);
     if (parsed.protocol !== "https:" && parsed.protocol !== "http:") throw new Error("scheme");
   } catch {
-    return { state: "misconfigured", reason: "WEBHOOK_URL is not an http(s) URL; events wait in the outbox" };
+    return {
+      state: "misconfigured",
+      reason: "WEBHOOK_URL is not an http(s) URL; events are skipped, never delivered",
+    };
   }
   const key = decodeWebhookSecret(env.WEBHOOK_SECRET);
   if (key === null) {
     return {
       state: "misconfigured",
-      reason: "WEBHOOK_SECRET is missing or not a valid whsec_ secret; events wait in the outbox",
+      reason: "WEBHOOK_SECRET is missing or not a valid whsec_ secret; events are skipped, never delivered",
     };
   }
   return { state: "on", url, key };

@@ -73,12 +73,12 @@ describe("alerts and billing events (SPEC §4, issue 5)", () => {
     });
   });
 
-  it("events written while no WEBHOOK_URL is set are marked not delivered", async () => {
+  it("events written while no WEBHOOK_URL is set are skipped (SPEC §7)", async () => {
     const id = unique("nohook");
     await putCustomer(id);
     const events = await allEvents(id);
     expect(events[0].delivery).toEqual({
-      status: "not_delivered",
+      status: "skipped",
       attempts: 0,
       deliveredAt: null,
       nextAttemptAt: null,

@@ -1,31 +1,48 @@
 import { describe, expect, it } from "vitest";
-import { EVENTS_KEPT } from "../../src/objects/customer-store";
+import { EVENT_RETENTION_MS, EVENTS_KEPT } from "../../src/objects/customer-store";
 import { unique, withStore } from "../support/api";
 
-// The event log keeps at least the last 1000 events (SPEC §5.2) and does not grow without bound.
+// Retention (SPEC §7): a settled event goes once it settled 30 days ago and is not among the last 1,000.
+// Appending never prunes (the alarm does: test/objects/event-retention.test.ts).
 describe("event log retention", () => {
-  for (const batch of [1, 2, 3, 7]) {
-    it(`keeps the last ${EVENTS_KEPT} and prunes older ones, appending ${batch} at a time`, async () => {
+  for (const batch of [1, 7]) {
+    it(`prunes all but the last ${EVENTS_KEPT} of events settled 30 days ago, appended ${batch} at a time`, async () => {
       const id = unique("log");
       const stats = await withStore(id, (store) => {
         const event = { type: "meter.changed", entitlement: "tokens", data: {} };
-        // An odd start, so batch boundaries do not line up with round numbers.
-        store.transaction(() => store.appendEvents([event], id, id, Date.now()));
-        for (let i = 0; i < 3000 / batch; i++) {
-          store.transaction(() => store.appendEvents(Array(batch).fill(event), id, id, Date.now()));
+        const old = Date.now() - EVENT_RETENTION_MS - 1000;
+        store.transaction(() => store.appendEvents([event], id, id, old));
+        for (let i = 0; i < 3000; i += batch) {
+          const n = Math.min(batch, 3000 - i);
+          store.transaction(() => store.appendEvents(Array(n).fill(event), id, id, old));
         }
         const sql: SqlStorage = store.storage.sql;
-        return sql
-          .exec<{ n: number; lo: number; hi: number }>(
-            "SELECT COUNT(*) AS n, MIN(seq) AS lo, MAX(seq) AS hi FROM events",
-          )
-          .one();
+        const count = () =>
+          sql
+            .exec<{ n: number; lo: number; hi: number }>(
+              "SELECT COUNT(*) AS n, MIN(seq) AS lo, MAX(seq) AS hi FROM events",
+            )
+            .one();
+        const appended = count();
+        store.transaction(() => store.pruneEvents(Date.now()));
+        return { appended, pruned: count() };
       });
-      expect(stats.hi - stats.lo + 1).toBe(stats.n);
-      expect(stats.n).toBeGreaterThanOrEqual(EVENTS_KEPT);
-      expect(stats.n).toBeLessThanOrEqual(EVENTS_KEPT + 100 + 7);
+      expect(stats.appended.n).toBe(3001);
+      expect(stats.pruned).toEqual({ n: EVENTS_KEPT, lo: 3002 - EVENTS_KEPT, hi: 3001 });
     });
   }
+
+  it("keeps events beyond the last 1,000 until they settled 30 days ago", async () => {
+    const id = unique("young");
+    const n = await withStore(id, (store) => {
+      const event = { type: "meter.changed", entitlement: "tokens", data: {} };
+      const young = Date.now() - EVENT_RETENTION_MS + 60_000;
+      store.transaction(() => store.appendEvents(Array(1500).fill(event), id, id, young));
+      store.transaction(() => store.pruneEvents(Date.now()));
+      return store.listEvents(0, 1000).events.length + store.listEvents(1000, 1000).events.length;
+    });
+    expect(n).toBe(1500);
+  });
 });
 
 describe("transactions", () => {

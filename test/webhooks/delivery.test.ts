@@ -1,6 +1,6 @@
-import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env, evictDurableObject } from "cloudflare:test";
 import { createHmac } from "node:crypto";
-import { beforeAll, describe, expect, inject, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import {
   allEvents,
   call,
@@ -12,34 +12,13 @@ import {
   release,
   TEST_POLICY,
 } from "../support/api";
-import type { ReceivedWebhook } from "../support/webhook-receiver";
+import { answer, control, received, runOutbox } from "../support/webhook-control";
 import { WEBHOOK_TEST_SECRET } from "../support/webhook-secret";
-
-const receiver = inject("webhookReceiverUrl");
-
-async function control(path: string, method = "POST"): Promise<Response> {
-  return fetch(`${receiver}/__control/${path}`, { method });
-}
-
-async function received(): Promise<ReceivedWebhook[]> {
-  return (await (await control("received", "GET")).json()) as ReceivedWebhook[];
-}
 
 /** An implementation of the Standard Webhooks scheme independent of src/webhooks (node:crypto, not Web Crypto). */
 function expectedSignature(id: string, timestamp: string, body: string): string {
   const key = Buffer.from(WEBHOOK_TEST_SECRET.slice("whsec_".length), "base64");
   return `v1,${createHmac("sha256", key).update(`${id}.${timestamp}.${body}`).digest("base64")}`;
-}
-
-/** Make every waiting attempt due now, then run the alarm, as the runtime would once the backoff passed. */
-async function runOutbox(id: string): Promise<void> {
-  const stub = customerStub(id);
-  await runInDurableObject(stub, (_instance, state: DurableObjectState) => {
-    state.storage.sql.exec(
-      "UPDATE events SET next_attempt_at = 0 WHERE delivered_at IS NULL AND deliver = 1",
-    );
-  });
-  await runDurableObjectAlarm(stub);
 }
 
 describe("webhook delivery from the outbox", () => {
@@ -48,9 +27,8 @@ describe("webhook delivery from the outbox", () => {
   });
 
   it("delivers every event exactly once, in seq order, signed, through failures and an eviction", async () => {
-    await control("reset");
-    await control("fail?count=3");
     const id = "hook_user";
+    await answer(id, 503, { times: 3 });
     await putCustomer(id, { plan: "free" });
     for (let i = 0; i < 3; i++) await consume({ customer: id, entitlement: "tokens", amount: 10 });
     await release({ customer: id, entitlement: "tokens", amount: 5 });
@@ -68,7 +46,7 @@ describe("webhook delivery from the outbox", () => {
     expect(events.map((e) => e.delivery.status)).toEqual(events.map(() => "delivered"));
     expect(events[0].delivery.attempts).toBe(4);
 
-    const got = await received();
+    const got = await received(id);
     expect(got.filter((r) => r.status === 503)).toHaveLength(3);
     const now = Math.floor(Date.now() / 1000);
     for (const r of got) {
@@ -88,9 +66,8 @@ describe("webhook delivery from the outbox", () => {
   });
 
   it("shows attempts and the last error while the receiver is down, and loses nothing", async () => {
-    await control("reset");
-    await control("fail?count=1000");
     const id = "hook_down";
+    await answer(id, 503);
     await putCustomer(id);
     await consume({ customer: id, entitlement: "tokens", amount: 1 });
     for (let round = 0; round < 3; round++) await runOutbox(id);
@@ -104,22 +81,21 @@ describe("webhook delivery from the outbox", () => {
     // Later events wait behind the head: one in flight, in order.
     expect(events.slice(1).every((e) => e.delivery.attempts === 0)).toBe(true);
 
-    await control("reset");
+    await control(`clear?customer=${id}`);
     for (let round = 0; round < 5; round++) await runOutbox(id);
     events = await allEvents(id);
     expect(events.every((e) => e.delivery.status === "delivered")).toBe(true);
-    const ids = (await received()).map((r) => r.id);
+    const ids = (await received(id)).filter((r) => r.status === 204).map((r) => r.id);
     expect(ids).toEqual(events.map((e) => e.id));
   });
 
   it("delivers customer.deleted after the customer is gone", async () => {
-    await control("reset");
     const id = "hook_deleted";
     await putCustomer(id);
     const res = await call("DELETE", `/v1/customers/${id}`);
     expect(res.status).toBe(204);
     for (let round = 0; round < 3; round++) await runOutbox(id);
-    const types = (await received()).map((r) => JSON.parse(r.body).type);
+    const types = (await received(id)).map((r) => JSON.parse(r.body).type);
     expect(types).toEqual(["customer.created", "customer.deleted"]);
   });
 

@@ -8,6 +8,7 @@ import {
   customerStateSchema,
   customerViewSchema,
   eventPageSchema,
+  eventSchema,
 } from "../customer-schemas";
 import {
   addAlternateId,
@@ -16,6 +17,7 @@ import {
   exportCustomerState,
   getCustomer,
   listCustomerEvents,
+  redeliverCustomerEvent,
   removeAlternateId,
   restoreCustomerState,
   upsertCustomer,
@@ -35,6 +37,10 @@ const eventsQuerySchema = z.strictObject({
   after: z.coerce.number().int().min(0).optional(),
   limit: z.coerce.number().int().min(1).max(1000).optional(),
 });
+
+/** An event's `seq` in a path: ASCII decimal digits (SPEC §11 "Bounds"), else `400 invalid_request`. */
+const seqParamSchema = z.string().regex(/^[0-9]{1,15}$/, "must be a decimal integer (an event's seq)");
+const redeliverBodySchema = requestObject({}).openapi("RedeliverRequest");
 
 /** A path parameter checked by the identifier rules of SPEC §5.3. */
 function param(value: string | undefined, name: string): string {
@@ -188,5 +194,28 @@ export function registerCustomerRoutes(app: Hono<AppEnv>): void {
     }
     const id = param(c.req.param("id"), "id");
     return c.json(await listCustomerEvents(c.env, id, query.data.after ?? 0, query.data.limit ?? 100));
+  });
+
+  registerRoute({
+    method: "post",
+    path: "/v1/customers/:id/events/:seq/redeliver",
+    summary: "Queue a failed or delivered event for webhook delivery again",
+    description:
+      "The event keeps its id (receivers de-duplicate on `webhook-id`) and answers with its new delivery state: `pending`, due now. A `pending` event is answered as it stands, unchanged.",
+    tags,
+    params: z.object({ id: identifierSchema, seq: seqParamSchema }),
+    body: redeliverBodySchema,
+    responses: { 200: { description: "The event with its new delivery state", schema: eventSchema } },
+    errors: {
+      404: "customer_not_found, event_not_found (no such seq, or pruned)",
+      409: "event_not_redeliverable (a skipped event), webhooks_off",
+    },
+  });
+  app.post("/v1/customers/:id/events/:seq/redeliver", async (c) => {
+    await readJson(c, redeliverBodySchema);
+    const id = param(c.req.param("id"), "id");
+    const seq = seqParamSchema.safeParse(c.req.param("seq"));
+    if (!seq.success) throw invalidRequest(toIssues(seq.error).map((i) => ({ ...i, path: "seq" })));
+    return c.json(await redeliverCustomerEvent(c.env, id, Number(seq.data)));
   });
 }
