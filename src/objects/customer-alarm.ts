@@ -4,6 +4,7 @@
  */
 import { EXPIRED_HOLD_RETENTION_MS, expireHold, isHoldForgotten } from "../domain/holds";
 import type { CustomerContext } from "./customer-context";
+import { IDEMPOTENCY_TTL_MS } from "./customer-store";
 import { deliverDue } from "./outbox";
 
 /** New events wait in the outbox: make the alarm run now (it re-arms itself for whatever comes next). */
@@ -30,6 +31,7 @@ export async function scheduleAlarm(
   for (const hold of context.store.holds.values()) {
     next = Math.min(next, hold.expired ? hold.expiresAt + EXPIRED_HOLD_RETENTION_MS : hold.expiresAt);
   }
+  next = Math.min(next, context.store.nextKeyExpiryMs() ?? Number.POSITIVE_INFINITY);
   if (next === Number.POSITIVE_INFINITY) return;
   const current = await context.storage.getAlarm();
   if (current === null || current > next) {
@@ -38,6 +40,20 @@ export async function scheduleAlarm(
   } else {
     context.alarmAtMs = current;
   }
+}
+
+/**
+ * Answer `work`'s result once the alarm is armed for the idempotency keys it stored: the alarm prunes them
+ * after 24 h (SPEC §11 "Bounds"), also on an object that has no holds.
+ */
+export async function armForStoredKeys<T>(context: CustomerContext, work: Promise<T>): Promise<T> {
+  const result = await work;
+  if (context.store.takeStoredKeys()) {
+    // A key stored now is due after every key already stored: an alarm set no later than that serves it.
+    const due = Date.now() + IDEMPOTENCY_TTL_MS;
+    if (context.alarmAtMs === null || context.alarmAtMs > due) await scheduleAlarm(context);
+  }
+  return result;
 }
 
 /** Expire due holds (`hold.expired`), forget expired ones after 24 h, prune idempotency keys, deliver events. */

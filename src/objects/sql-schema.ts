@@ -20,6 +20,12 @@ const MIGRATIONS: string[][] = [
     "ALTER TABLE events ADD COLUMN last_error TEXT",
     "CREATE INDEX IF NOT EXISTS events_outbox ON events (seq) WHERE deliver = 1 AND delivered_at IS NULL",
   ],
+  // Issue 9, objects: idempotency keys are pruned and capped oldest first (SPEC §11 "Bounds"); an org knows
+  // its members, so it can refuse to stop being an org while it has some (SPEC §11 "Integrity").
+  [
+    "CREATE INDEX IF NOT EXISTS idempotency_age ON idempotency (created_at)",
+    "CREATE TABLE IF NOT EXISTS members (customer TEXT PRIMARY KEY)",
+  ],
 ];
 
 /** True when this object's storage has ever been written. */
