@@ -136,7 +136,7 @@ function refuseTooManyHolds(
     allowed: false,
     outcome: "denied",
     reason: "too_many_holds",
-    message: `${name}: ${MAX_LIVE_HOLDS} holds are live on ${call.meteredOn}; settle some or let them expire`,
+    message: `${name}: ${MAX_LIVE_HOLDS} holds are already live; settle some or let them expire`,
     retryAfterSeconds: null,
     holdId: null,
   };
