@@ -159,7 +159,8 @@ export type Reason =
   | "unknown_customer"
   | "no_org"
   | "plan_not_found"
-  | "hold_expired";
+  | "hold_expired"
+  | "too_many_holds";
 
 /** The decision object of SPEC §3.3. Times are ISO-8601 UTC strings. */
 export interface Decision {

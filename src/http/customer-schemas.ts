@@ -4,10 +4,19 @@ import type { CustomerPatch, CustomerState } from "../objects/contract";
 import { nestsWithin } from "../policy/json-depth";
 import { identifierSchema, requestObject } from "./schemas";
 
-// Metadata is the caller's own JSON, kept as given; its depth is capped so it can cross RPC and storage.
+/** Metadata's size as stored and exported (its JSON as `JSON.stringify` writes it, in UTF-8). */
+export const METADATA_LIMIT_BYTES = 32 * 1024;
+
+// Metadata is the caller's own JSON, kept as given; its depth is capped so it can cross RPC and storage. Its
+// size is measured as it will be written back, not as sent (`9E20` is exported as 21 digits), so a state
+// export can never outgrow what a restore accepts (SPEC §11 "Bounds").
 const metadataSchema = z
   .record(z.string(), z.unknown())
-  .refine((value) => nestsWithin(value, 32), "must not nest deeper than 32 levels");
+  .refine((value) => nestsWithin(value, 32), "must not nest deeper than 32 levels")
+  .refine(
+    (value) => new TextEncoder().encode(JSON.stringify(value)).length <= METADATA_LIMIT_BYTES,
+    `must serialise to at most ${METADATA_LIMIT_BYTES} bytes of JSON`,
+  );
 const isoSchema = z.iso.datetime({ offset: true }).openapi({ format: "date-time" });
 const nonNegative = z.number().finite().min(0);
 
@@ -23,7 +32,11 @@ export const customerPatchSchema = requestObject({
     .openapi({ description: "Id (or alternate ID) of a customer of type org" }),
   label: z.string().max(1024).nullable().optional(),
   metadata: metadataSchema.nullable().optional(),
-  alternateIds: z.array(identifierSchema).max(100).optional(),
+  // At most 100 distinct IDs: the object checks the count (409 too_many_alternate_ids, SPEC §11 "Bounds").
+  alternateIds: z
+    .array(identifierSchema)
+    .optional()
+    .openapi({ description: "Replaces the list; at most 100 (`409 too_many_alternate_ids`)" }),
 }).openapi("CustomerPatch");
 
 const patchMatches: z.infer<typeof customerPatchSchema> extends CustomerPatch ? true : false = true;
@@ -71,7 +84,7 @@ export const customerStateSchema = requestObject({
     org: identifierSchema.nullable(),
     label: z.string().max(1024).nullable(),
     metadata: metadataSchema.nullable(),
-    alternateIds: z.array(identifierSchema).max(100),
+    alternateIds: z.array(identifierSchema),
     createdAt: isoSchema,
     updatedAt: isoSchema,
   }),

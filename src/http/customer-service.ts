@@ -5,7 +5,14 @@
  * claim, so a request that errors changes nothing.
  */
 
-import type { CustomerPatch, CustomerState, CustomerView, EventPage, RpcResult } from "../objects/contract";
+import type {
+  CustomerIdentity,
+  CustomerPatch,
+  CustomerState,
+  CustomerView,
+  EventPage,
+  RpcResult,
+} from "../objects/contract";
 import type { ListedEvent } from "../objects/customer-store";
 import { customerStub, forgetAlternateId, resolveCustomer, withCustomer } from "../objects/directory";
 import type { ActivePolicy } from "../policy/store";
@@ -37,6 +44,32 @@ async function checkOrg(env: Env, org: string, self: string): Promise<string> {
   return found.id;
 }
 
+/**
+ * The checks of a record's fields that span objects, the same for an upsert and a restore (SPEC §11): the plan
+ * exists, the org is an existing org other than the customer itself, an org has no org. Answers the org as a
+ * canonical id (undefined: kept as it is). `fields` holds what the request sets; absent fields are kept.
+ */
+async function checkRecord(
+  env: Env,
+  id: string,
+  existing: CustomerIdentity | null,
+  fields: { type?: string; plan?: string | null; org?: string | null },
+  active: ActivePolicy | null,
+  path = "",
+): Promise<string | null | undefined> {
+  checkPlan(fields.plan, active);
+  const type = fields.type ?? existing?.type ?? "user";
+  const org =
+    fields.org === undefined || fields.org === null ? fields.org : await checkOrg(env, fields.org, id);
+  // Checked against the merged record: turning a member into an org must drop its org in the same request.
+  if (type === "org" && (org === undefined ? (existing?.org ?? null) : org) !== null) {
+    throw new ApiError(400, "invalid_request", "an org cannot belong to an org", {
+      issues: [{ path: `${path}org`, message: "an org cannot have an org" }],
+    });
+  }
+  return org;
+}
+
 /** `PUT /v1/customers/:id`: a merging upsert; an `:id` that is an alternate ID updates its customer. */
 export async function upsertCustomer(
   env: Env,
@@ -46,18 +79,11 @@ export async function upsertCustomer(
 ): Promise<CustomerView> {
   const existing = await resolveCustomer(env, key);
   const id = existing?.id ?? key;
-  checkPlan(patch.plan, active);
-  const type = patch.type ?? existing?.type ?? "user";
   const next: CustomerPatch = { ...patch };
-  if (patch.org !== undefined && patch.org !== null) next.org = await checkOrg(env, patch.org, id);
-  // Checked against the merged record: turning a member into an org must drop its org in the same request.
-  const org = next.org === undefined ? (existing?.org ?? null) : next.org;
-  if (type === "org" && org !== null) {
-    throw new ApiError(400, "invalid_request", "an org cannot belong to an org", {
-      issues: [{ path: "org", message: "an org cannot have an org" }],
-    });
-  }
-  // The customer's object claims new alternate IDs and frees dropped ones, one change at a time.
+  const org = await checkRecord(env, id, existing, patch, active);
+  if (org !== undefined) next.org = org;
+  // The customer's object claims new alternate IDs and frees dropped ones, one change at a time; it also
+  // registers with a new org, which refuses once it is no org (the check above is not the last word).
   const view = unwrap<CustomerView>(
     await customerStub(env, id).upsert(id, next, active?.version ?? null),
     customerNotFound(key),
@@ -160,8 +186,12 @@ export async function restoreCustomerState(
   if (existing !== null && existing.id !== id) {
     throw new ApiError(409, "alternate_id_taken", `${id} is an alternate ID of another customer`);
   }
+  // Validated exactly as an upsert of the whole record (SPEC §11 "Bounds"); the object claims the alternate IDs.
+  const record = state.customer;
+  const org = await checkRecord(env, id, null, record, active, "customer.");
+  const checked: CustomerState = { ...state, customer: { ...record, org: org ?? null } };
   const view = unwrap<CustomerView>(
-    await customerStub(env, id).importState(state, active?.version ?? null),
+    await customerStub(env, id).importState(checked, active?.version ?? null),
     customerNotFound(key),
   );
   forgetDropped(existing?.alternateIds ?? [], view.alternateIds);

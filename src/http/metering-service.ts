@@ -43,6 +43,10 @@ export async function meter(env: Env, op: MeterOp, body: MeterBody, active: Acti
   const early = op === "settle" && typeof body.amount === "string" ? null : (body.amount ?? null);
   const amount = normaliseAmount(early, def);
   if (!amount.ok) throw new ApiError(400, "invalid_amount", amount.message);
+  // A hold of nothing only takes a place among the object's live holds (SPEC §11 "Bounds").
+  if (op === "reserve" && amount.amount === 0) {
+    throw new ApiError(400, "invalid_amount", "a reserve's amount must be greater than 0");
+  }
   const ttlMs = op === "reserve" ? parseTtl(body.ttl) : null;
   const result = await withCustomer(env, body.customer, (stub, alternateId) =>
     stub.meter({

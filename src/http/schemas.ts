@@ -72,6 +72,7 @@ const REASONS = [
   "no_org",
   "plan_not_found",
   "hold_expired",
+  "too_many_holds",
 ] as const satisfies readonly Reason[];
 
 const nullableNumber = z.number().nullable();

@@ -19,28 +19,62 @@ export function alternateIdTaken(alternateId: string): RpcError {
   };
 }
 
-/** Claim `ids` for `customer`; on the first refusal free what was claimed and answer the 409. */
-async function claimAlternateIds(env: Env, customer: string, ids: string[]): Promise<RpcError | null> {
+/** Alternate IDs one customer may hold (SPEC §11 "Bounds"). */
+export const MAX_ALTERNATE_IDS = 100;
+
+/** `409 too_many_alternate_ids`: a list over `MAX_ALTERNATE_IDS`. */
+export function tooManyAlternateIds(count: number): RpcError {
+  return {
+    kind: "error",
+    status: 409,
+    code: "too_many_alternate_ids",
+    message: `a customer holds at most ${MAX_ALTERNATE_IDS} alternate IDs (${count} requested)`,
+    details: { limit: MAX_ALTERNATE_IDS, requested: count },
+  };
+}
+
+/**
+ * Claim `ids` for `customer`, and first (`creating`) its own id as canonical; on the first refusal free what
+ * was claimed and answer the 409. Answers what was claimed otherwise, to free again if the write fails.
+ */
+async function claimAlternateIds(
+  env: Env,
+  customer: string,
+  ids: string[],
+  creating: boolean,
+): Promise<{ refused: RpcError } | { claimed: string[] }> {
   const claimed: string[] = [];
+  if (creating) {
+    // The index object of the id serialises its two uses: this creation against any alternate-ID claim.
+    const claim = await alternateIdStub(env, customer).claim(customer, customer, true);
+    if (!claim.ok) return { refused: alternateIdTaken(customer) };
+    claimed.push(customer);
+  }
   for (const alternateId of ids) {
     if (alternateId === customer) continue;
-    // Another customer's canonical id cannot be an alternate ID (SPEC §11).
+    // Another customer's canonical id cannot be an alternate ID (SPEC §11). Customers created before ids were
+    // claimed in the index are found by asking their object; later ones refuse in the index itself.
     const isCustomer = await customerStub(env, alternateId).exists();
     const claim = isCustomer
       ? { ok: false }
       : await alternateIdStub(env, alternateId).claim(customer, alternateId);
     if (!claim.ok) {
       await releaseAlternateIds(env, customer, claimed);
-      return alternateIdTaken(alternateId);
+      return { refused: alternateIdTaken(alternateId) };
     }
     claimed.push(alternateId);
   }
-  return null;
+  return { claimed };
 }
 
 /** Free the `ids` that `customer` holds in the index (an ID since taken by someone else is left alone). */
 async function releaseAlternateIds(env: Env, customer: string, ids: string[]): Promise<void> {
   for (const alternateId of ids) await alternateIdStub(env, alternateId).release(customer);
+}
+
+/** Free a deleted customer's own id in the index, so the string may become someone's alternate ID. */
+export function releaseCanonicalId(context: CustomerContext, id: string): Promise<void> {
+  return releaseAlternateIds(context.env, id, [id]);
 }
 
 /**
@@ -56,16 +90,23 @@ export function exclusive<T>(
   return run;
 }
 
-/** Whether this customer lists `alternateId` or is claiming it now (the index asks before a takeover). */
+/**
+ * Whether this customer lists `alternateId`, is it (its own id), or is claiming it now (the index asks before
+ * a takeover).
+ */
 export function isHeldOrClaimed(context: CustomerContext, alternateId: string): boolean {
+  const record = context.store.record;
   return (
-    context.claiming.has(alternateId) || (context.store.record?.alternateIds.includes(alternateId) ?? false)
+    context.claiming.has(alternateId) ||
+    record?.id === alternateId ||
+    (record?.alternateIds.includes(alternateId) ?? false)
   );
 }
 
 /**
- * Move the alternate-ID list to `next`: claim what is new (409 and nothing changed when one is taken), run
- * `write` (which stores the record), then free what is gone. Call inside `exclusive`.
+ * Move the alternate-ID list to `next`: claim what is new (409 and nothing changed when one is taken), and the
+ * customer's own id when it is being created, run `write` (which stores the record), then free what is gone.
+ * Call inside `exclusive`.
  */
 export async function changeAlternateIds(
   context: CustomerContext,
@@ -76,18 +117,23 @@ export async function changeAlternateIds(
   const { env, claiming } = context;
   const before = context.store.record?.alternateIds ?? [];
   const added = next.filter((a) => !before.includes(a));
-  for (const a of added) claiming.add(a);
+  // Checked here, under the lock, so concurrent adds cannot race past the bound. A change that only removes
+  // is never refused (a list stored before the bound existed can still shrink).
+  if (next.length > MAX_ALTERNATE_IDS && added.length > 0) return tooManyAlternateIds(next.length);
+  const creating = context.store.record === null;
+  const claims = creating ? [id, ...added] : added;
+  for (const a of claims) claiming.add(a);
   try {
-    const refused = await claimAlternateIds(env, id, added);
-    if (refused !== null) return refused;
+    const claim = await claimAlternateIds(env, id, added, creating);
+    if ("refused" in claim) return claim.refused;
     try {
       write();
     } catch (error) {
-      await releaseAlternateIds(env, id, added);
+      await releaseAlternateIds(env, id, claim.claimed);
       throw error;
     }
   } finally {
-    for (const a of added) claiming.delete(a);
+    for (const a of claims) claiming.delete(a);
   }
   await releaseAlternateIds(
     env,

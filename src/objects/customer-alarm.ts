@@ -5,7 +5,7 @@
  */
 import { EXPIRED_HOLD_RETENTION_MS, expireHold, isHoldForgotten } from "../domain/holds";
 import type { CustomerContext } from "./customer-context";
-import { EVENTS_KEPT } from "./customer-store";
+import { EVENTS_KEPT, IDEMPOTENCY_TTL_MS } from "./customer-store";
 import { deliverDue } from "./outbox";
 
 /** Retention runs at most this often: under steady traffic some event always turns 30 days old. */
@@ -67,6 +67,7 @@ export async function scheduleAlarm(
   }
   const pruneAt = options.retention === true ? context.store.nextPruneAtMs() : null;
   if (pruneAt !== null) next = Math.min(next, Math.max(pruneAt, Date.now() + PRUNE_INTERVAL_MS));
+  next = Math.min(next, context.store.nextKeyExpiryMs() ?? Number.POSITIVE_INFINITY);
   if (next === Number.POSITIVE_INFINITY) return;
   const current = await context.storage.getAlarm();
   if (current === null || current > next) {
@@ -75,6 +76,20 @@ export async function scheduleAlarm(
   } else {
     context.alarmAtMs = current;
   }
+}
+
+/**
+ * Answer `work`'s result once the alarm is armed for the idempotency keys it stored: the alarm prunes them
+ * after 24 h (SPEC §11 "Bounds"), also on an object that has no holds.
+ */
+export async function armForStoredKeys<T>(context: CustomerContext, work: Promise<T>): Promise<T> {
+  const result = await work;
+  if (context.store.takeStoredKeys()) {
+    // A key stored now is due after every key already stored: an alarm set no later than that serves it.
+    const due = Date.now() + IDEMPOTENCY_TTL_MS;
+    if (context.alarmAtMs === null || context.alarmAtMs > due) await scheduleAlarm(context);
+  }
+  return result;
 }
 
 /**

@@ -20,6 +20,12 @@ export interface CustomerContext {
   alternateIdLock: Promise<unknown>;
   /** IDs being claimed right now, before the record lists them. */
   readonly claiming: Set<string>;
+  /** This object's id (`DurableObjectId` hex): an org's member holds carry it (see `memberHoldId`). */
+  readonly objectId: string;
+  /** An org's joins and its own change of type run one after another (src/objects/org-members.ts). */
+  membershipLock: Promise<unknown>;
+  /** Orgs this customer is joining right now, before its record names them. */
+  readonly joining: Set<string>;
 }
 
 /** The context of a new object instance, its store loaded from storage. */
@@ -34,6 +40,9 @@ export function createCustomerContext(state: DurableObjectState, env: Env): Cust
     alarmAtMs: null,
     alternateIdLock: Promise.resolve(),
     claiming: new Set(),
+    objectId: state.id.toString(),
+    membershipLock: Promise.resolve(),
+    joining: new Set(),
   };
   return context;
 }

@@ -15,12 +15,13 @@ import type {
   OrgInfo,
   RpcResult,
 } from "./contract";
-import { runAlarm } from "./customer-alarm";
+import { armForStoredKeys, runAlarm } from "./customer-alarm";
 import { type CustomerContext, createCustomerContext } from "./customer-context";
 import type { CustomerStore, ListedEvent } from "./customer-store";
 import { reserveForGateway } from "./gateway-reserve";
 import { settleMember } from "./hold-settling";
 import { meterCustomer, meterMember } from "./meter-routing";
+import { addMember, isMemberOf, removeMember } from "./org-members";
 import {
   changeCustomerPlan,
   deleteCustomer,
@@ -69,17 +70,17 @@ export class CustomerObject extends DurableObject<Env> {
 
   /** A metering call on this customer (check, consume, release, reserve, settle). */
   async meter(call: MeterCall): Promise<RpcResult<Decision>> {
-    return meterCustomer(this.context, call);
+    return armForStoredKeys(this.context, meterCustomer(this.context, call));
   }
 
   /** The gateway's pre-forward step: reserve the model's tokens, count 1 request, cancel if that is refused. */
   async gatewayReserve(call: GatewayReserveCall): Promise<RpcResult<GatewayReserve>> {
-    return reserveForGateway(this.context, call);
+    return armForStoredKeys(this.context, reserveForGateway(this.context, call));
   }
 
   /** An org-scoped call from a member: the limit, mode and plan are this org's. */
   async meterForMember(call: MemberCall): Promise<RpcResult<Decision>> {
-    return meterMember(this.context, call);
+    return armForStoredKeys(this.context, meterMember(this.context, call));
   }
 
   /** Settle a member's hold kept on this org; answers the fingerprint the member keeps its key under. */
@@ -90,7 +91,8 @@ export class CustomerObject extends DurableObject<Env> {
     idempotencyKey: string | null,
     policyVersion: string,
   ): Promise<MemberSettle> {
-    return settleMember(this.context, { customer: member, holdId, amount, idempotencyKey }, policyVersion);
+    const settle = { customer: member, holdId, amount, idempotencyKey };
+    return armForStoredKeys(this.context, settleMember(this.context, settle, policyVersion));
   }
 
   /** Expire due holds (`hold.expired`), forget expired ones after 24 h, prune idempotency keys, deliver events. */
@@ -109,6 +111,21 @@ export class CustomerObject extends DurableObject<Env> {
   /** Whether this customer lists `alternateId` or is claiming it now (the index asks before a takeover). */
   async holdsAlternateId(alternateId: string): Promise<boolean> {
     return isHeldOrClaimed(this.context, alternateId);
+  }
+
+  /** On an org: register a member before its record names this org; false when this is not an org. */
+  async addMember(member: string): Promise<boolean> {
+    return addMember(this.context, member);
+  }
+
+  /** On an org: forget a member that left (or whose join failed). */
+  async removeMember(member: string): Promise<void> {
+    removeMember(this.context, member);
+  }
+
+  /** On a member: whether it belongs to `org` or is joining it now (the org asks before it changes type). */
+  async isMemberOf(org: string): Promise<boolean> {
+    return isMemberOf(this.context, org);
   }
 
   /** Create or merge the record (the Worker has checked plan and org); claims and frees alternate IDs. */

@@ -13,6 +13,10 @@ export const EVENTS_KEPT = 1000;
 export const EVENT_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
 /** Idempotency keys live 24 h (SPEC §3.6). */
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+/** Live (unexpired) holds one object keeps at most; a reserve past that is denied `too_many_holds` (SPEC §11). */
+export const MAX_LIVE_HOLDS = 1000;
+/** Idempotency keys one object keeps at most; the oldest go first (SPEC §11 "Bounds"). */
+export const MAX_IDEMPOTENCY_KEYS = 10_000;
 /** Expired idempotency keys are deleted once per this many stored keys. */
 const PRUNE_EVERY_KEYS = 100;
 
@@ -70,6 +74,10 @@ export class CustomerStore {
   private lastSeq = 0;
   private ready = false;
   private keysSincePrune = 0;
+  /** Rows in `idempotency` (counted on first use); an upper bound between exact counts. */
+  private keyCount: number | null = null;
+  /** Set when a key was stored since `takeStoredKeys`: the alarm must be armed to prune it (SPEC §11). */
+  private storedKeys = false;
 
   /**
    * @param deliverEvents whether events written now go to the webhook outbox (webhooks on); else `skipped`
@@ -157,12 +165,49 @@ export class CustomerStore {
     );
   }
 
+  /** Holds not yet expired (what the state export lists and `MAX_LIVE_HOLDS` bounds). */
+  liveHoldCount(): number {
+    let count = 0;
+    for (const hold of this.holds.values()) if (!hold.expired) count += 1;
+    return count;
+  }
+
   deleteHold(id: string): void {
     this.holds.delete(id);
     this.sql.exec("DELETE FROM holds WHERE id = ?", id);
   }
 
-  /** Forget record, meters, holds and idempotency keys; the event log stays (it is the outbox). */
+  /** Whether this org has registered members (SPEC §11 "Integrity"). */
+  hasMembers(): boolean {
+    return this.ready && this.sql.exec("SELECT 1 FROM members LIMIT 1").toArray().length > 0;
+  }
+
+  hasMember(customer: string): boolean {
+    return (
+      this.ready && this.sql.exec("SELECT 1 FROM members WHERE customer = ?", customer).toArray().length > 0
+    );
+  }
+
+  listMembers(): string[] {
+    if (!this.ready) return [];
+    return this.sql
+      .exec<{ customer: string }>("SELECT customer FROM members ORDER BY customer")
+      .toArray()
+      .map((r) => r.customer);
+  }
+
+  putMember(customer: string): void {
+    this.sql.exec("INSERT OR IGNORE INTO members (customer) VALUES (?)", customer);
+  }
+
+  deleteMember(customer: string): void {
+    this.sql.exec("DELETE FROM members WHERE customer = ?", customer);
+  }
+
+  /**
+   * Forget record, meters, holds and idempotency keys; the event log stays (it is the outbox), and so do the
+   * members: their records still name this id, should it become an org again.
+   */
   clearCustomer(): void {
     this.putRecord(null);
     this.meters.clear();
@@ -170,6 +215,7 @@ export class CustomerStore {
     this.sql.exec("DELETE FROM meters");
     this.sql.exec("DELETE FROM holds");
     this.sql.exec("DELETE FROM idempotency");
+    this.keyCount = 0;
   }
 
   getIdempotency(customer: string, key: string, nowMs: number): IdempotencyEntry | null {
@@ -200,6 +246,41 @@ export class CustomerStore {
       response,
       nowMs,
     );
+    this.storedKeys = true;
+    this.capIdempotency();
+  }
+
+  /** Never more than `MAX_IDEMPOTENCY_KEYS` keys: past that, the oldest go (call inside `transaction`). */
+  private capIdempotency(): void {
+    // A replaced row is counted as new, so the count only ever overestimates; past the bound it is made exact.
+    this.keyCount = (this.keyCount ?? this.countKeys() - 1) + 1;
+    if (this.keyCount <= MAX_IDEMPOTENCY_KEYS) return;
+    const excess = this.countKeys() - MAX_IDEMPOTENCY_KEYS;
+    if (excess > 0) {
+      this.sql.exec(
+        "DELETE FROM idempotency WHERE rowid IN (SELECT rowid FROM idempotency ORDER BY created_at, rowid LIMIT ?)",
+        excess,
+      );
+    }
+    this.keyCount = this.countKeys();
+  }
+
+  private countKeys(): number {
+    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM idempotency").one().n;
+  }
+
+  /** Whether a key was stored since the last call (and forget that it was). */
+  takeStoredKeys(): boolean {
+    const stored = this.storedKeys;
+    this.storedKeys = false;
+    return stored;
+  }
+
+  /** When the oldest stored idempotency key turns 24 h old, or null when none is stored. */
+  nextKeyExpiryMs(): number | null {
+    if (!this.ready) return null;
+    const row = this.sql.exec<{ at: number | null }>("SELECT MIN(created_at) AS at FROM idempotency").one();
+    return row.at === null ? null : row.at + IDEMPOTENCY_TTL_MS;
   }
 
   /**
@@ -345,8 +426,9 @@ export class CustomerStore {
 
   /** Drop idempotency keys older than 24 h. */
   pruneIdempotency(nowMs: number): void {
-    if (this.ready)
-      this.sql.exec("DELETE FROM idempotency WHERE created_at <= ?", nowMs - IDEMPOTENCY_TTL_MS);
+    if (!this.ready) return;
+    this.sql.exec("DELETE FROM idempotency WHERE created_at <= ?", nowMs - IDEMPOTENCY_TTL_MS);
+    this.keyCount = null;
   }
 
   /** Types of the last `n` events (tests and diagnostics). */

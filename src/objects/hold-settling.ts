@@ -15,6 +15,7 @@ import {
   UNKNOWN,
 } from "./contract";
 import type { CustomerContext } from "./customer-context";
+import type { CustomerObject } from "./customer-object";
 import { customerStub } from "./directory";
 import { fingerprintOf, meterLocally, newHoldId, rememberIdempotent, replaySettle } from "./object-metering";
 
@@ -45,8 +46,9 @@ export async function settleCustomer(
   // here first, whether the hold it settled lived on this object or on the org.
   const replay = replaySettle(store, policy, record.id, holdId, call.amount, key, Date.now());
   if (replay !== null) return replay;
-  if (record.org === null) return holdNotFound(holdId);
-  const { result, fingerprint } = await customerStub(context.env, record.org).settleForMember(
+  const org = orgKeeping(context, record, holdId);
+  if (org === null) return holdNotFound(holdId);
+  const { result, fingerprint } = await org.settleForMember(
     record.id,
     holdId,
     call.amount,
@@ -61,6 +63,36 @@ export async function settleCustomer(
     );
   }
   return result;
+}
+
+// A member's hold on its org names the org's object: `hold_<24 hex>_<64 hex object id>`.
+const MEMBER_HOLD_ID = /^hold_[0-9a-f]{24}_([0-9a-f]{64})$/;
+
+/**
+ * A fresh id for a member's hold kept on this org. It carries the org's object id, so the member can settle
+ * it after it moved to another org or left this one (SPEC §11 "Policy store"); the org still checks that the
+ * hold is that member's.
+ */
+export function memberHoldId(context: CustomerContext): string {
+  return `${newHoldId()}_${context.objectId}`;
+}
+
+/** The org object that keeps a member's hold: the one its id names, else (older ids) the current org. */
+function orgKeeping(
+  context: CustomerContext,
+  record: CustomerRecord,
+  holdId: string,
+): DurableObjectStub<CustomerObject> | null {
+  const named = MEMBER_HOLD_ID.exec(holdId)?.[1];
+  if (named === undefined) return record.org === null ? null : customerStub(context.env, record.org);
+  if (named === context.objectId) return null;
+  const namespace = context.env.CUSTOMERS;
+  try {
+    return namespace.get(namespace.idFromString(named));
+  } catch {
+    // Hex that is no object id of this namespace: a made-up hold id.
+    return null;
+  }
 }
 
 /** Settle a member's hold kept on this org; answers the fingerprint the member keeps its key under. */

@@ -10,7 +10,7 @@ import { type MemberCall, type MeterCall, policyUnavailable, type RpcResult, UNK
 import { scheduleAlarm } from "./customer-alarm";
 import { type CustomerContext, confirmRecord, inheritedPlan } from "./customer-context";
 import { customerStub } from "./directory";
-import { settleCustomer, settleHere } from "./hold-settling";
+import { memberHoldId, settleCustomer, settleHere } from "./hold-settling";
 import {
   fingerprintOf,
   meterLocally,
@@ -213,7 +213,7 @@ export async function meterMember(context: CustomerContext, call: MemberCall): P
       fingerprint: call.fingerprint,
     },
     nowMs,
-    newHoldId,
+    () => memberHoldId(context),
   );
   if (call.op === "reserve") await scheduleAlarm(context);
   return result;

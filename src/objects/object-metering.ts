@@ -9,7 +9,7 @@ import { applyMeter, type MeterRequest } from "../domain/meter";
 import type { CompiledEntitlement, CompiledPolicy, Decision, Hold } from "../domain/types";
 import { entitlementDefinition, normaliseAmount } from "./amounts";
 import type { RpcError, RpcResult } from "./contract";
-import type { CustomerStore } from "./customer-store";
+import { type CustomerStore, MAX_LIVE_HOLDS } from "./customer-store";
 
 /** One metering request, resolved to an entitlement definition and a plan, ready for the engine. */
 export interface LocalCall {
@@ -88,6 +88,9 @@ export function meterLocally(
     policyVersion: policy.version,
     nowMs,
   };
+  if (call.op === "reserve" && call.entitlement.limit !== null && store.liveHoldCount() >= MAX_LIVE_HOLDS) {
+    return refuseTooManyHolds(store, call, ctx);
+  }
   const request = toRequest(call, newHoldId);
   const result = applyMeter(store.meters.get(call.entitlement.name), ctx, request);
   const needsWrite =
@@ -115,6 +118,35 @@ export function meterLocally(
     });
   }
   return { kind: "ok", value: result.decision };
+}
+
+/**
+ * A reserve on an object that already keeps `MAX_LIVE_HOLDS` live holds: a denial (SPEC §11 "Bounds") showing
+ * the meter as it stands, stored under its key like any denial. Nothing else is written.
+ */
+function refuseTooManyHolds(
+  store: CustomerStore,
+  call: LocalCall,
+  ctx: DecisionContext,
+): RpcResult<Decision> {
+  const name = call.entitlement.name;
+  const current = applyMeter(store.meters.get(name), ctx, { op: "check", amount: call.amount }).decision;
+  const decision: Decision = {
+    ...current,
+    allowed: false,
+    outcome: "denied",
+    reason: "too_many_holds",
+    message: `${name}: ${MAX_LIVE_HOLDS} holds are already live; settle some or let them expire`,
+    retryAfterSeconds: null,
+    holdId: null,
+  };
+  if (keyApplies(call.idempotencyKey, call.op)) {
+    const key = call.idempotencyKey;
+    store.transaction(() =>
+      rememberIdempotent(store, call.customer, key, call.fingerprint, call.op, decision, ctx.nowMs),
+    );
+  }
+  return { kind: "ok", value: decision };
 }
 
 /** Idempotency keys apply to every mutating call; `check` ignores them (SPEC §11). */

@@ -2,7 +2,7 @@
  * Changing a customer's record through its object: upsert, one alternate ID added or removed, plan change,
  * delete, state import. Whatever may change the alternate-ID list runs under the object's lock (`exclusive`).
  */
-import { changeAlternateIds, exclusive } from "./alternate-ids";
+import { changeAlternateIds, exclusive, releaseCanonicalId } from "./alternate-ids";
 import {
   type CustomerPatch,
   type CustomerState,
@@ -13,6 +13,7 @@ import {
 import { clearAlarm, scheduleAlarm } from "./customer-alarm";
 import type { CustomerContext } from "./customer-context";
 import { clearAllUsage, decodeState, mergeRecord } from "./object-records";
+import { changeMembership, leave } from "./org-members";
 import { viewCustomer } from "./record-reads";
 
 /** Store the record merged with `patch`, with its events. */
@@ -40,7 +41,14 @@ export function upsertCustomer(
     }
     const next =
       patch.alternateIds === undefined ? (current?.alternateIds ?? []) : [...new Set(patch.alternateIds)];
-    const refused = await changeAlternateIds(context, id, next, () => writeRecord(context, id, patch));
+    const change = {
+      fromOrg: current?.org ?? null,
+      toOrg: patch.org === undefined ? (current?.org ?? null) : patch.org,
+      type: patch.type ?? current?.type ?? "user",
+    };
+    const refused = await changeMembership(context, id, change, () =>
+      changeAlternateIds(context, id, next, () => writeRecord(context, id, patch)),
+    );
     return refused ?? viewCustomer(context, null, policyVersion);
   });
 }
@@ -112,6 +120,8 @@ export function deleteCustomer(context: CustomerContext): Promise<RpcResult<stri
         );
       });
     });
+    await releaseCanonicalId(context, current.id);
+    if (current.org !== null) await leave(context, current.id, current.org);
     // Holds are gone; the alarm stays only while the outbox (customer.deleted included) has events to send.
     await clearAlarm(context);
     return { kind: "ok", value: current.alternateIds };
@@ -132,17 +142,20 @@ export function importCustomerState(
       return { kind: "error", status: 409, code: "conflict", message: "object holds another customer" };
     }
     decoded.record.alternateIds = [...new Set(decoded.record.alternateIds)];
-    const refused = await changeAlternateIds(context, id, decoded.record.alternateIds, () => {
-      const nowMs = Date.now();
-      const type = store.record !== null ? "customer.updated" : "customer.created";
-      store.transaction(() => {
-        store.clearCustomer();
-        store.putRecord(decoded.record);
-        for (const [name, meter] of decoded.meters) store.putMeter(name, meter);
-        for (const hold of decoded.holds) store.putHold(hold);
-        store.appendEvents([{ type, data: { restored: true, id } }], id, id, nowMs);
+    const change = { fromOrg: current?.org ?? null, toOrg: decoded.record.org, type: decoded.record.type };
+    const apply = () =>
+      changeAlternateIds(context, id, decoded.record.alternateIds, () => {
+        const nowMs = Date.now();
+        const type = store.record !== null ? "customer.updated" : "customer.created";
+        store.transaction(() => {
+          store.clearCustomer();
+          store.putRecord(decoded.record);
+          for (const [name, meter] of decoded.meters) store.putMeter(name, meter);
+          for (const hold of decoded.holds) store.putHold(hold);
+          store.appendEvents([{ type, data: { restored: true, id } }], id, id, nowMs);
+        });
       });
-    });
+    const refused = await changeMembership(context, id, change, apply);
     if (refused !== null) return refused;
     await scheduleAlarm(context);
     return viewCustomer(context, null, policyVersion);

@@ -35,6 +35,12 @@ const MIGRATIONS: string[][] = [
     "CREATE INDEX IF NOT EXISTS events_pending ON events (seq) WHERE status = 'pending'",
     "CREATE INDEX IF NOT EXISTS events_settled ON events (settled_at) WHERE status <> 'pending'",
   ],
+  // Issue 9, objects: idempotency keys are pruned and capped oldest first (SPEC §11 "Bounds"); an org knows
+  // its members, so it can refuse to stop being an org while it has some (SPEC §11 "Integrity").
+  [
+    "CREATE INDEX IF NOT EXISTS idempotency_age ON idempotency (created_at)",
+    "CREATE TABLE IF NOT EXISTS members (customer TEXT PRIMARY KEY)",
+  ],
 ];
 
 /** True when this object's storage has ever been written. */

@@ -2,7 +2,7 @@
 import type { Hono } from "hono";
 import { z } from "zod";
 import { getActivePolicy } from "../../policy/store";
-import { POLICY_LIMIT_BYTES, readJson, toIssues } from "../body";
+import { readJson, STATE_LIMIT_BYTES, toIssues } from "../body";
 import {
   customerPatchSchema,
   customerStateSchema,
@@ -33,9 +33,22 @@ const planBodySchema = requestObject({
   keepUsage: z.boolean().optional(),
 }).openapi("PlanChange");
 const alternateIdBodySchema = requestObject({ alternateId: identifierSchema }).openapi("AlternateIdRequest");
+/**
+ * A query parameter that is an ASCII decimal integer in `[min, max]` (SPEC §11 "Bounds"): no sign, space,
+ * hex, exponent or fraction, and never empty (`z.coerce` would take `0x10`, ` 1`, `1e2` and "" as numbers).
+ */
+function queryInteger(min: number, max: number) {
+  return z
+    .string()
+    .regex(/^[0-9]{1,16}$/, "must be an ASCII decimal integer")
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max))
+    .openapi({ type: "integer", minimum: min, maximum: max });
+}
+
 const eventsQuerySchema = z.strictObject({
-  after: z.coerce.number().int().min(0).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).optional(),
+  after: queryInteger(0, Number.MAX_SAFE_INTEGER).optional(),
+  limit: queryInteger(1, 1000).optional(),
 });
 
 /** An event's `seq` in a path: ASCII decimal digits (SPEC §11 "Bounds"), else `400 invalid_request`. */
@@ -64,7 +77,10 @@ export function registerCustomerRoutes(app: Hono<AppEnv>): void {
     params: idParams,
     body: customerPatchSchema,
     responses: view,
-    errors: { 400: "unknown_plan, unknown_org, invalid_request", 409: "alternate_id_taken" },
+    errors: {
+      400: "unknown_plan, unknown_org, invalid_request",
+      409: "alternate_id_taken, too_many_alternate_ids (over 100), org_has_members (an org with members)",
+    },
   });
   app.put("/v1/customers/:id", async (c) => {
     const body = await readJson(c, customerPatchSchema);
@@ -125,7 +141,7 @@ export function registerCustomerRoutes(app: Hono<AppEnv>): void {
     params: idParams,
     body: alternateIdBodySchema,
     responses: view,
-    errors: { ...notFound, 409: "alternate_id_taken" },
+    errors: { ...notFound, 409: "alternate_id_taken, too_many_alternate_ids (over 100)" },
   });
   app.post("/v1/customers/:id/alternate-ids", async (c) => {
     const body = await readJson(c, alternateIdBodySchema);
@@ -169,10 +185,13 @@ export function registerCustomerRoutes(app: Hono<AppEnv>): void {
     params: idParams,
     body: customerStateSchema,
     responses: view,
-    errors: { 409: "alternate_id_taken" },
+    errors: {
+      400: "unknown_plan, unknown_org, invalid_request: checked as PUT /v1/customers/:id checks them",
+      409: "alternate_id_taken, too_many_alternate_ids, org_has_members",
+    },
   });
   app.put("/v1/customers/:id/state", async (c) => {
-    const body = await readJson(c, customerStateSchema, { limitBytes: POLICY_LIMIT_BYTES });
+    const body = await readJson(c, customerStateSchema, { limitBytes: STATE_LIMIT_BYTES });
     const id = param(c.req.param("id"), "id");
     return c.json(await restoreCustomerState(c.env, id, body, await getActivePolicy(c.env)));
   });

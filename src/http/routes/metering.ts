@@ -54,6 +54,7 @@ export function registerMeteringRoutes(app: Hono<AppEnv>): void {
       body: route.schema,
       responses: { 200: { description: "The decision (denials included)", schema: decisionSchema } },
       errors: {
+        400: "invalid_json, invalid_request, unknown_entitlement, invalid_amount (a reserve's must be > 0)",
         404: "hold_not_found (settle)",
         409: "idempotency_key_reused",
       },
