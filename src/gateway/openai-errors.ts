@@ -53,6 +53,12 @@ export function refusalFor(decision: Decision): GatewayError | null {
         type: "insufficient_quota",
         headers: NO_RETRY,
       });
+    case "too_many_holds":
+      // The object's 1,000 live holds are taken by calls in flight: retryable once some settle.
+      return gatewayError(429, "rate_limit_exceeded", message, {
+        type: "rate_limit_exceeded",
+        headers: { "Retry-After": "1" },
+      });
     case "unknown_customer":
       return unauthorized();
     default:

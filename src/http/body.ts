@@ -13,12 +13,11 @@ export const JSON_LIMIT_BYTES = 64 * 1024;
 /** 1 MiB: policy bodies. */
 export const POLICY_LIMIT_BYTES = 1024 * 1024;
 /**
- * 4 MiB: `PUT /v1/customers/:id/state`, which must take any `GET …/state` (SPEC §11 "Bounds"). At the bounds
- * an export reaches about 2 MiB: 1,000 live holds whose entitlement and customer are 256-character
- * identifiers of 3-byte UTF-8 characters (about 1.8 KB each), 100 such alternate IDs (77 KB) and a record
- * with 32 KiB of metadata. 1 MiB would refuse such an export; the rest of the 4 MiB is room for meters.
+ * 1 MiB: `PUT /v1/customers/:id/state` (SPEC §11 "HTTP"). Any export at the bounds of §11 with ordinary
+ * identifiers fits (1,000 holds and 100 alternate IDs make about 300 KB); only identifiers of hundreds of
+ * multi-byte characters on every one of 1,000 holds could pass it, and such a restore is a 413 (README).
  */
-export const STATE_LIMIT_BYTES = 4 * 1024 * 1024;
+export const STATE_LIMIT_BYTES = 1024 * 1024;
 
 const POLICY_TEXT_TYPES = new Set(["application/yaml", "application/x-yaml", "text/yaml", "text/plain"]);
 

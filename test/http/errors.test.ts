@@ -457,7 +457,7 @@ describe("errors with a policy in force", () => {
     expect(await ok("GET", "/v1/policy")).toEqual(before);
   });
 
-  it("413 payload_too_large over 64 KiB (4 MiB for state, which must take any export)", async () => {
+  it("413 payload_too_large over 64 KiB (1 MiB for state)", async () => {
     await unchanged([user], async () => {
       const error = await expectError(413, "payload_too_large", "POST", "/v1/consume", {
         customer: user,
@@ -469,9 +469,9 @@ describe("errors with a policy in force", () => {
         metadata: { pad: "x".repeat(65 * 1024) },
       });
       const state = await expectError(413, "payload_too_large", "PUT", `/v1/customers/${user}/state`, {
-        pad: "x".repeat(4 * 1024 * 1024 + 1),
+        pad: "x".repeat(1024 * 1024 + 1),
       });
-      expect(state.details.limitBytes).toBe(4 * 1024 * 1024);
+      expect(state.details.limitBytes).toBe(1024 * 1024);
     });
   });
 

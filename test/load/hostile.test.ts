@@ -308,8 +308,8 @@ describe("malformed and hostile input", () => {
       expectError(reply, 413, "payload_too_large");
     });
 
-    it("a state body over 4 MiB is 413", async () => {
-      const state = { ...before.victim, customer: { ...before.victim.customer, label: "x".repeat(4 * MiB) } };
+    it("a state body over 1 MiB is 413", async () => {
+      const state = { ...before.victim, customer: { ...before.victim.customer, label: "x".repeat(MiB) } };
       expectError(await client.call("PUT", `/v1/customers/${VICTIM}/state`, state), 413, "payload_too_large");
     });
   });
