@@ -5,7 +5,6 @@
  * settles exactly once; the work runs under `waitUntil`, so a client that goes away cannot stop a settle.
  */
 import type { Decision } from "../domain/types";
-import type { RpcResult } from "../objects/contract";
 import type { ActivePolicy } from "../policy/store";
 import { readUpstream } from "./body-reader";
 import type { MeteredEndpoint } from "./endpoints";
@@ -19,7 +18,7 @@ import {
 import { decisionHeaders, errorResponse, withHeaders } from "./gateway-response";
 import { clientResponseHeaders } from "./headers";
 import { meterStream } from "./metered-stream";
-import { identifyKey, reserveByKey, settleHold } from "./metering";
+import { gatewayFailure, identifyKey, reserveByKey, settleHold } from "./metering";
 import { routeModel } from "./model-routes";
 import { type GatewayError, gatewayError, refusalFor, unauthorized } from "./openai-errors";
 import { countChars } from "./prompt-chars";
@@ -55,14 +54,6 @@ class Reservation {
     return this.settled;
   }
 
-  /** The settle the object ran already (the cancel after a refused count), or null when none ran. */
-  settledBy(result: RpcResult<Decision> | null): Decision {
-    if (result === null) return this.reserved;
-    if (result.kind === "ok") return result.value;
-    this.logFailure(result.kind === "error" ? result.code : "customer_gone");
-    return this.reserved;
-  }
-
   private async settleOnce(amount: number): Promise<Decision> {
     const holdId = this.reserved.holdId;
     // A feature flag reserves nothing (holdId null): there is nothing to settle.
@@ -70,8 +61,8 @@ class Reservation {
     const { ctx, active } = this.call;
     try {
       const result = await settleHold(ctx.env, this.customer, holdId, amount, active.version);
-      if (result.kind === "ok") return result.decision;
-      this.logFailure(result.kind === "error" ? result.code : "customer_gone");
+      if (result.ok) return result.decision;
+      this.logFailure(result.code === "customer_not_found" ? "customer_gone" : result.code);
     } catch (error) {
       this.logFailure(error instanceof Error ? error.name : "unknown");
     }
@@ -129,32 +120,17 @@ export async function forwardMetered(call: MeteredCall): Promise<Response> {
     requests,
     active.version,
   );
-  if (reserved.kind === "unknown") return errorResponse(unauthorized());
-  if (reserved.kind === "error")
-    return errorResponse(gatewayError(reserved.status, reserved.code, reserved.message));
+  if (!reserved.ok) return errorResponse(gatewayFailure(reserved));
   const headersFor = (decisions: (Decision | null)[]) =>
     decisionHeaders(active.policy, decisions, Date.now());
-  const { reserve } = reserved;
-  const modelRefusal = refusalFor(reserve.reserved);
-  if (modelRefusal !== null) return errorResponse(modelRefusal, headersFor([reserve.reserved]));
-  const hold = new Reservation(call, reserved.customer, reserve.reserved);
-
-  let counted: Decision | null = null;
-  const result = reserve.counted;
-  if (result !== null) {
-    const refusal =
-      result.kind === "ok"
-        ? refusalFor(result.value)
-        : result.kind === "error"
-          ? gatewayError(result.status, result.code, result.message)
-          : unauthorized();
-    if (refusal !== null) {
-      // The second reservation failed: the object cancelled the first (SPEC §11).
-      const cancelled = hold.settledBy(reserve.cancelled);
-      return errorResponse(refusal, headersFor([cancelled, result.kind === "ok" ? result.value : null]));
-    }
-    counted = result.kind === "ok" ? result.value : null;
-  }
+  const { counted } = reserved.reserve;
+  const modelRefusal = refusalFor(reserved.reserve.reserved);
+  if (modelRefusal !== null) return errorResponse(modelRefusal, headersFor([reserved.reserve.reserved]));
+  // A refused count: the object cancelled the reserve already, and `reserved` is the cancel's decision.
+  const countRefusal = counted === null ? null : refusalFor(counted);
+  if (countRefusal !== null)
+    return errorResponse(countRefusal, headersFor([reserved.reserve.reserved, counted]));
+  const hold = new Reservation(call, reserved.customer, reserved.reserve.reserved);
 
   const work = forward(call, request, hold, (decision) => headersFor([decision, counted]));
   ctx.waitUntil(work);

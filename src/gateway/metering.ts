@@ -5,13 +5,19 @@
  */
 import { DEFAULT_HOLD_TTL_MS } from "../domain/holds";
 import type { Decision } from "../domain/types";
-import type { GatewayReserve, MeterCall, RpcError } from "../objects/contract";
+import { type Failure, statusOf } from "../errors/catalogue";
+import type { GatewayReserve, MeterCall, Result } from "../objects/contract";
 import { alternateIdOwner, type CustomerCall, customerStub, withCustomer } from "../objects/directory";
+import { type GatewayError, gatewayError, unauthorized } from "./openai-errors";
 
-export type KeyedResult =
-  | { kind: "ok"; customer: string; decision: Decision }
-  | { kind: "unknown" }
-  | RpcError;
+/** An object's answer and whose object gave it; `customer_not_found` when the key is no customer's. */
+export type KeyedResult = { ok: true; customer: string; decision: Decision } | Failure;
+
+/** An object's failure as the gateway answers it: a key that is no customer's is 401 (SPEC §6). */
+export function gatewayFailure(failure: Failure): GatewayError {
+  if (failure.code === "customer_not_found") return unauthorized();
+  return gatewayError(statusOf(failure.code), failure.code, failure.message);
+}
 
 function call(op: MeterCall["op"], entitlement: string | null, policyVersion: string): MeterCall {
   return {
@@ -31,7 +37,7 @@ async function onKeyedCustomer<T>(
   env: Env,
   key: string,
   fn: CustomerCall<T>,
-): Promise<{ kind: "ok"; customer: string; value: T } | { kind: "unknown" } | RpcError> {
+): Promise<{ ok: true; customer: string; value: T } | Failure> {
   let customer = "";
   const result = await withCustomer<T>(
     env,
@@ -42,7 +48,7 @@ async function onKeyedCustomer<T>(
     },
     { canonical: false },
   );
-  return result.kind === "ok" ? { kind: "ok", customer, value: result.value } : result;
+  return result.ok ? { ok: true, customer, value: result.value } : result;
 }
 
 /** Reserve (or consume) `amount` of `entitlement` for the customer whose alternate ID is `key`. */
@@ -57,13 +63,10 @@ export async function meterByKey(
   const result = await onKeyedCustomer<Decision>(env, key, (stub, presentedAlternateId) =>
     stub.meter({ ...call(op, entitlement, policyVersion), presentedAlternateId, amount }),
   );
-  return result.kind === "ok" ? { kind: "ok", customer: result.customer, decision: result.value } : result;
+  return result.ok ? { ok: true, customer: result.customer, decision: result.value } : result;
 }
 
-export type KeyedReserve =
-  | { kind: "ok"; customer: string; reserve: GatewayReserve }
-  | { kind: "unknown" }
-  | RpcError;
+export type KeyedReserve = { ok: true; customer: string; reserve: GatewayReserve } | Failure;
 
 /**
  * The pre-forward step in one call to the object of the customer whose alternate ID is `key`: reserve
@@ -87,7 +90,7 @@ export async function reserveByKey(
       policyVersion,
     }),
   );
-  return result.kind === "ok" ? { kind: "ok", customer: result.customer, reserve: result.value } : result;
+  return result.ok ? { ok: true, customer: result.customer, reserve: result.value } : result;
 }
 
 /**
@@ -103,7 +106,7 @@ export async function identifyKey(env: Env, key: string): Promise<string | null>
   const result = await withCustomer(env, key, (stub, alternateId) => stub.identify(alternateId), {
     canonical: false,
   });
-  return result.kind === "ok" ? result.value.id : null;
+  return result.ok ? result.value.id : null;
 }
 
 /** Settle a hold with the actual amount (0 cancels it). */
@@ -114,10 +117,10 @@ export async function settleHold(
   amount: number,
   policyVersion: string,
 ): Promise<KeyedResult> {
-  const result = await customerStub(env, customer).meter({
+  const result: Result<Decision> = await customerStub(env, customer).meter({
     ...call("settle", null, policyVersion),
     holdId,
     amount,
   });
-  return result.kind === "ok" ? { kind: "ok", customer, decision: result.value } : result;
+  return result.ok ? { ok: true, customer, decision: result.value } : result;
 }

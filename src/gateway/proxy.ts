@@ -19,7 +19,7 @@ import {
 import { decisionHeaders, errorResponse, withHeaders } from "./gateway-response";
 import { bearerToken, clientResponseHeaders, upstreamRequestHeaders } from "./headers";
 import { forwardMetered, type MeteredCall } from "./metered-call";
-import { identifyKey, keyIsKnown, meterByKey } from "./metering";
+import { gatewayFailure, identifyKey, keyIsKnown, meterByKey } from "./metering";
 import { gatewayError, refusalFor, unauthorized } from "./openai-errors";
 import { redactedUpstreamError } from "./redaction";
 
@@ -86,9 +86,7 @@ async function forwardCounted(call: Omit<MeteredCall, "endpoint">, method: strin
     if ((await identifyKey(ctx.env, key)) === null) return errorResponse(unauthorized());
   } else {
     const counted = await meterByKey(ctx.env, key, "consume", requests, 1, active.version);
-    if (counted.kind === "unknown") return errorResponse(unauthorized());
-    if (counted.kind === "error")
-      return errorResponse(gatewayError(counted.status, counted.code, counted.message));
+    if (!counted.ok) return errorResponse(gatewayFailure(counted));
     decision = counted.decision;
   }
   const rateHeaders = decisionHeaders(active.policy, [decision], Date.now());

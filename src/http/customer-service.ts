@@ -11,18 +11,18 @@ import type {
   CustomerState,
   CustomerView,
   EventPage,
-  RpcResult,
+  Result,
 } from "../objects/contract";
+import { isUnknown } from "../objects/contract";
 import type { ListedEvent } from "../objects/customer-store";
 import { customerStub, forgetAlternateId, resolveCustomer, withCustomer } from "../objects/directory";
 import type { ActivePolicy } from "../policy/store";
 import { ApiError, policyUnavailable } from "./errors";
 
-/** Turn an object's answer into a value or the matching ApiError. */
-export function unwrap<T>(result: RpcResult<T>, notFound: () => ApiError): T {
-  if (result.kind === "ok") return result.value;
-  if (result.kind === "unknown") throw notFound();
-  throw new ApiError(result.status, result.code, result.message, result.details);
+/** Turn an object's answer into a value or the matching ApiError (`notFound` phrases `customer_not_found`). */
+export function unwrap<T>(result: Result<T>, notFound: () => ApiError): T {
+  if (result.ok) return result.value;
+  throw isUnknown(result) ? notFound() : ApiError.from(result);
 }
 
 export const customerNotFound = (key: string) => () =>
@@ -123,8 +123,8 @@ export async function changePlan(
 ): Promise<CustomerView> {
   checkPlan(plan, active);
   const result = await withCustomer<CustomerView>(env, key, async (stub, alt) => {
-    const who = await stub.identify(alt);
-    return who.kind === "ok" ? stub.changePlan(plan, keepUsage, active?.version ?? null) : who;
+    const who: Result<CustomerIdentity> = await stub.identify(alt);
+    return who.ok ? stub.changePlan(plan, keepUsage, active?.version ?? null) : who;
   });
   return unwrap(result, customerNotFound(key));
 }

@@ -4,6 +4,7 @@
  */
 import type { Context, ErrorHandler } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { type Failure, statusOf } from "../errors/catalogue";
 import type { AppEnv } from "./types";
 
 /** A request that fails with a known status and code. Thrown anywhere below a route; `onError` writes it. */
@@ -18,6 +19,11 @@ export class ApiError extends Error {
   ) {
     super(message);
     this.name = "ApiError";
+  }
+
+  /** A failure from below the edge (an object's answer), to throw. */
+  static from(failure: Failure): ApiError {
+    return new ApiError(statusOf(failure.code), failure.code, failure.message, failure.details);
   }
 }
 

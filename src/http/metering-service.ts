@@ -1,17 +1,17 @@
 /**
- * Check, consume, release, reserve and settle (SPEC §5.3). Errors come in the order of §11: body shape (the
- * route's schema), then `unknown_entitlement`, then `invalid_amount`, then the decision from the object.
+ * Check, consume, release, reserve and settle (SPEC §5.3). The Worker checks the body's shape (the route's
+ * schema, the hold's ttl) and forwards; the customer's object decides the rest in SPEC §11's order
+ * (`unknown_entitlement`, then `invalid_amount`, then the decision: src/objects/metering/).
  */
-import { refusalDecision } from "../domain/decision";
 import { DEFAULT_HOLD_TTL_MS, MAX_HOLD_TTL_MS } from "../domain/holds";
 import type { Decision } from "../domain/types";
-import { entitlementDefinition, normaliseAmount } from "../objects/amounts";
-import type { MeterOp } from "../objects/contract";
+import { isUnknown, type MeterOp } from "../objects/contract";
 import { withCustomer } from "../objects/directory";
+import { unknownCustomerDecision } from "../objects/metering/normalise";
 import type { ActivePolicy } from "../policy/store";
 import { parseDuration } from "../policy/units";
 import { customerNotFound, unwrap } from "./customer-service";
-import { ApiError, invalidRequest } from "./errors";
+import { invalidRequest } from "./errors";
 
 /** A metering body after schema validation. */
 export interface MeterBody {
@@ -34,43 +34,21 @@ function parseTtl(ttl: number | string | undefined): number {
 
 /** Run one metering call and answer its decision (denials included). */
 export async function meter(env: Env, op: MeterOp, body: MeterBody, active: ActivePolicy): Promise<Decision> {
-  const entitlement = body.entitlement ?? null;
-  if (op !== "settle" && (entitlement === null || !active.policy.entitlementNames.has(entitlement))) {
-    throw new ApiError(400, "unknown_entitlement", `entitlement ${entitlement} is in no plan of the policy`);
-  }
-  const def = entitlement === null ? undefined : entitlementDefinition(active.policy, entitlement);
-  // A settle's credit is its hold's, known only to the object: strings are checked there.
-  const early = op === "settle" && typeof body.amount === "string" ? null : (body.amount ?? null);
-  const amount = normaliseAmount(early, def);
-  if (!amount.ok) throw new ApiError(400, "invalid_amount", amount.message);
-  // A hold of nothing only takes a place among the object's live holds (SPEC §11 "Bounds").
-  if (op === "reserve" && amount.amount === 0) {
-    throw new ApiError(400, "invalid_amount", "a reserve's amount must be greater than 0");
-  }
-  const ttlMs = op === "reserve" ? parseTtl(body.ttl) : null;
-  const result = await withCustomer(env, body.customer, (stub, alternateId) =>
-    stub.meter({
-      op,
-      presentedAlternateId: alternateId,
-      entitlement,
-      amount: body.amount ?? null,
-      holdId: body.holdId ?? null,
-      ttlMs,
-      idempotencyKey: body.idempotencyKey ?? null,
-      policyVersion: active.version,
-    }),
+  const call = {
+    op,
+    entitlement: body.entitlement ?? null,
+    amount: body.amount ?? null,
+    holdId: body.holdId ?? null,
+    ttlMs: op === "reserve" ? parseTtl(body.ttl) : null,
+    idempotencyKey: body.idempotencyKey ?? null,
+    policyVersion: active.version,
+  };
+  const result = await withCustomer(env, body.customer, (stub, presentedAlternateId) =>
+    stub.meter({ ...call, presentedAlternateId }),
   );
-  if (result.kind === "unknown") {
-    return refusalDecision({
-      customer: body.customer,
-      entitlement: entitlement ?? "",
-      reason: "unknown_customer",
-      message: `customer ${body.customer} not found`,
-      plan: null,
-      meteredOn: null,
-      amount: amount.amount ?? def?.limit?.increment ?? 1,
-      policyVersion: active.version,
-    });
-  }
-  return unwrap(result, customerNotFound(body.customer));
+  // No object holds this customer: the decision is a refusal, after the same checks an object makes.
+  const decided = isUnknown(result)
+    ? unknownCustomerDecision(active.policy, active.version, body.customer, call)
+    : result;
+  return unwrap(decided, customerNotFound(body.customer));
 }

@@ -1,8 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { customerStub } from "./directory";
-
-/** A claim's answer: taken, or refused with the current owner. */
-export type ClaimResult = { ok: true } | { ok: false; owner: string };
+import type { ClaimResult } from "./contract";
 
 /**
  * One string (an email, a Stripe id, an API key…) and the customer that owns it. One object per string, so the
@@ -48,6 +45,6 @@ export class AlternateIdObject extends DurableObject<Env> {
   }
 
   private ownerHolds(owner: string, alternateId: string): Promise<boolean> {
-    return customerStub(this.env, owner).holdsAlternateId(alternateId);
+    return this.env.CUSTOMERS.get(this.env.CUSTOMERS.idFromName(owner)).holdsAlternateId(alternateId);
   }
 }

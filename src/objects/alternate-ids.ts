@@ -4,33 +4,25 @@
  * interleave and no claim is left behind that its record does not list.
  */
 import type { CustomerRecord } from "../domain/types";
-import type { RpcError } from "./contract";
+import { type Failure, fail } from "../errors/catalogue";
 import type { CustomerContext } from "./customer-context";
-import { alternateIdStub, customerStub } from "./directory";
+import type { DirectoryPort } from "./ports";
 
 /** `409 alternate_id_taken` for one ID. */
-export function alternateIdTaken(alternateId: string): RpcError {
-  return {
-    kind: "error",
-    status: 409,
-    code: "alternate_id_taken",
-    message: "an alternate ID is already held by another customer",
-    details: { alternateId },
-  };
+function alternateIdTaken(alternateId: string): Failure {
+  return fail("alternate_id_taken", "an alternate ID is already held by another customer", { alternateId });
 }
 
 /** Alternate IDs one customer may hold (SPEC §11 "Bounds"). */
 export const MAX_ALTERNATE_IDS = 100;
 
 /** `409 too_many_alternate_ids`: a list over `MAX_ALTERNATE_IDS`. */
-export function tooManyAlternateIds(count: number): RpcError {
-  return {
-    kind: "error",
-    status: 409,
-    code: "too_many_alternate_ids",
-    message: `a customer holds at most ${MAX_ALTERNATE_IDS} alternate IDs (${count} requested)`,
-    details: { limit: MAX_ALTERNATE_IDS, requested: count },
-  };
+function tooManyAlternateIds(count: number): Failure {
+  return fail(
+    "too_many_alternate_ids",
+    `a customer holds at most ${MAX_ALTERNATE_IDS} alternate IDs (${count} requested)`,
+    { limit: MAX_ALTERNATE_IDS, requested: count },
+  );
 }
 
 /**
@@ -38,15 +30,15 @@ export function tooManyAlternateIds(count: number): RpcError {
  * was claimed and answer the 409. Answers what was claimed otherwise, to free again if the write fails.
  */
 async function claimAlternateIds(
-  env: Env,
+  directory: DirectoryPort,
   customer: string,
   ids: string[],
   creating: boolean,
-): Promise<{ refused: RpcError } | { claimed: string[] }> {
+): Promise<{ refused: Failure } | { claimed: string[] }> {
   const claimed: string[] = [];
   if (creating) {
     // The index object of the id serialises its two uses: this creation against any alternate-ID claim.
-    const claim = await alternateIdStub(env, customer).claim(customer, customer, true);
+    const claim = await directory.claim(customer, customer, true);
     if (!claim.ok) return { refused: alternateIdTaken(customer) };
     claimed.push(customer);
   }
@@ -54,12 +46,10 @@ async function claimAlternateIds(
     if (alternateId === customer) continue;
     // Another customer's canonical id cannot be an alternate ID (SPEC §11). Customers created before ids were
     // claimed in the index are found by asking their object; later ones refuse in the index itself.
-    const isCustomer = await customerStub(env, alternateId).exists();
-    const claim = isCustomer
-      ? { ok: false }
-      : await alternateIdStub(env, alternateId).claim(customer, alternateId);
+    const isCustomer = await directory.isCustomer(alternateId);
+    const claim = isCustomer ? { ok: false } : await directory.claim(alternateId, customer);
     if (!claim.ok) {
-      await releaseAlternateIds(env, customer, claimed);
+      await releaseAlternateIds(directory, customer, claimed);
       return { refused: alternateIdTaken(alternateId) };
     }
     claimed.push(alternateId);
@@ -68,13 +58,13 @@ async function claimAlternateIds(
 }
 
 /** Free the `ids` that `customer` holds in the index (an ID since taken by someone else is left alone). */
-async function releaseAlternateIds(env: Env, customer: string, ids: string[]): Promise<void> {
-  for (const alternateId of ids) await alternateIdStub(env, alternateId).release(customer);
+async function releaseAlternateIds(directory: DirectoryPort, customer: string, ids: string[]): Promise<void> {
+  for (const alternateId of ids) await directory.release(alternateId, customer);
 }
 
 /** Free a deleted customer's own id in the index, so the string may become someone's alternate ID. */
 export function releaseCanonicalId(context: CustomerContext, id: string): Promise<void> {
-  return releaseAlternateIds(context.env, id, [id]);
+  return releaseAlternateIds(context.ports.directory, id, [id]);
 }
 
 /**
@@ -113,8 +103,9 @@ export async function changeAlternateIds(
   id: string,
   next: string[],
   write: () => void,
-): Promise<RpcError | null> {
-  const { env, claiming } = context;
+): Promise<Failure | null> {
+  const { claiming } = context;
+  const { directory } = context.ports;
   const before = context.store.record?.alternateIds ?? [];
   const added = next.filter((a) => !before.includes(a));
   // Checked here, under the lock, so concurrent adds cannot race past the bound. A change that only removes
@@ -124,19 +115,19 @@ export async function changeAlternateIds(
   const claims = creating ? [id, ...added] : added;
   for (const a of claims) claiming.add(a);
   try {
-    const claim = await claimAlternateIds(env, id, added, creating);
+    const claim = await claimAlternateIds(directory, id, added, creating);
     if ("refused" in claim) return claim.refused;
     try {
       write();
     } catch (error) {
-      await releaseAlternateIds(env, id, claim.claimed);
+      await releaseAlternateIds(directory, id, claim.claimed);
       throw error;
     }
   } finally {
     for (const a of claims) claiming.delete(a);
   }
   await releaseAlternateIds(
-    env,
+    directory,
     id,
     before.filter((a) => !next.includes(a)),
   );

@@ -1,28 +1,32 @@
 /**
  * The shapes that cross the Worker ↔ Durable Object RPC boundary. RPC drops custom error classes, so objects
- * answer with values: a result, `unknown` (no such customer here), or an error the Worker turns into ApiError.
+ * answer with values: a `Result`, whose failure is a catalogue code (`customer_not_found`: no such customer
+ * here; the Worker may resolve again). The edges render failures (src/errors/catalogue.ts).
  */
 import type { Decision, StoredEvent } from "../domain/types";
 import type { MeterView } from "../domain/view";
+import { type Failure, fail } from "../errors/catalogue";
 import type { EventDelivery } from "./customer-store";
 
-export type RpcError = {
-  kind: "error";
-  status: number;
-  code: string;
-  message: string;
-  details?: Record<string, unknown>;
-};
-export type Unknown = { kind: "unknown" };
-export type RpcResult<T> = { kind: "ok"; value: T } | Unknown | RpcError;
+export type Result<T> = { ok: true; value: T } | Failure;
 
-/** The answer of an object where no such customer lives. */
-export const UNKNOWN = { kind: "unknown" } as const;
-
-/** `503 policy_unavailable`: the policy version the Worker named cannot be loaded. */
-export function policyUnavailable(): RpcError {
-  return { kind: "error", status: 503, code: "policy_unavailable", message: "no valid policy is loaded" };
+/** A success. */
+export function ok<T>(value: T): { ok: true; value: T } {
+  return { ok: true, value };
 }
+
+/** The answer of an object where no such customer lives (or the presented alternate ID is no longer its own). */
+export function unknownCustomer(): Failure {
+  return fail("customer_not_found");
+}
+
+/** Whether an object answered that no such customer lives there. */
+export function isUnknown<T>(result: Result<T>): result is Failure {
+  return !result.ok && result.code === "customer_not_found";
+}
+
+/** A claim's answer in the alternate-ID index: taken, or refused with the current owner. */
+export type ClaimResult = { ok: true } | { ok: false; owner: string };
 
 export type MeterOp = "check" | "consume" | "release" | "reserve" | "settle";
 
@@ -53,13 +57,15 @@ export interface GatewayReserveCall {
   policyVersion: string;
 }
 
-/** Both decisions of the gateway's pre-forward step. */
+/**
+ * The gateway's pre-forward step, flat. `reserved` is the reserve's decision; when the count was refused the
+ * object has cancelled the hold already, and `reserved` is the cancel's decision (the reserve's, if the cancel
+ * failed). `counted` is the `gateway.requests` consume; null when not counted (no such meter, or the reserve
+ * was refused). The caller refuses on the first decision that is a refusal.
+ */
 export interface GatewayReserve {
   reserved: Decision;
-  /** The `gateway.requests` consume; null when not counted (no such meter, or the reserve was refused). */
-  counted: RpcResult<Decision> | null;
-  /** The reserve's cancel (settle 0) after a refused count; null when nothing was cancelled. */
-  cancelled: RpcResult<Decision> | null;
+  counted: Decision | null;
 }
 
 /** An org-scoped call forwarded from a member's object to its org's object; amount already in credit units. */
@@ -80,7 +86,7 @@ export interface MemberCall {
 
 /** An org's answer to a member's settle, with the fingerprint the member remembers its key under. */
 export interface MemberSettle {
-  result: RpcResult<Decision>;
+  result: Result<Decision>;
   fingerprint: string | null;
 }
 
@@ -115,6 +121,16 @@ export interface CustomerIdentity {
   plan: string | null;
   org: string | null;
   alternateIds: string[];
+}
+
+/** A member's settle of its hold kept on an org. */
+export interface MemberSettleCall {
+  member: string;
+  holdId: string;
+  /** As sent: a number or a string with a unit; null for the held amount. */
+  amount: number | string | null;
+  idempotencyKey: string | null;
+  policyVersion: string;
 }
 
 /** What an org tells a member about itself. */

@@ -1,50 +1,56 @@
 /**
- * What a customer object's operations share: bindings, storage, the store, the webhook settings, the alarm
- * bookkeeping and the alternate-ID lock. One per object instance; `CustomerObject` passes it to every module.
+ * What a customer object's operations share: the store, the webhook settings, the ports to everything outside
+ * the object (src/objects/ports.ts), and the locks of alternate-ID and membership changes. One per object
+ * instance; `CustomerObject`'s constructor builds it and passes it to every module.
  */
 import type { CustomerRecord } from "../domain/types";
-import { type WebhookConfig, webhookConfig } from "../webhooks/config";
-import { type RpcResult, UNKNOWN } from "./contract";
-import { onEventsAppended } from "./customer-alarm";
-import { CustomerStore } from "./customer-store";
-import { customerStub } from "./directory";
+import type { WebhookConfig } from "../webhooks/config";
+import { ok, type Result, unknownCustomer } from "./contract";
+import type { CustomerStore } from "./customer-store";
+import type { AlarmPort, Clock, DirectoryPort, OrgPort, PolicyPort } from "./ports";
+
+/** Everything outside the object that its modules call. */
+export interface CustomerPorts {
+  org: OrgPort;
+  directory: DirectoryPort;
+  policies: PolicyPort;
+  clock: Clock;
+  alarm: AlarmPort;
+}
 
 export interface CustomerContext {
-  readonly env: Env;
-  readonly storage: DurableObjectStorage;
   readonly store: CustomerStore;
   readonly webhooks: WebhookConfig;
-  /** The alarm time this instance last set, so appending events does not set it again and again. */
-  alarmAtMs: number | null;
+  readonly ports: CustomerPorts;
+  /** This object's id (`DurableObjectId` hex): an org's member holds carry it (src/objects/metering/hold-ids.ts). */
+  readonly objectId: string;
   /** Alternate-ID changes run one after another (see `exclusive`). */
   alternateIdLock: Promise<unknown>;
   /** IDs being claimed right now, before the record lists them. */
   readonly claiming: Set<string>;
-  /** This object's id (`DurableObjectId` hex): an org's member holds carry it (see `memberHoldId`). */
-  readonly objectId: string;
   /** An org's joins and its own change of type run one after another (src/objects/org-members.ts). */
   membershipLock: Promise<unknown>;
   /** Orgs this customer is joining right now, before its record names them. */
   readonly joining: Set<string>;
 }
 
-/** The context of a new object instance, its store loaded from storage. */
-export function createCustomerContext(state: DurableObjectState, env: Env): CustomerContext {
-  const webhooks = webhookConfig(env);
-  const context: CustomerContext = {
-    env,
-    storage: state.storage,
+/** The context of a new object instance. */
+export function createCustomerContext(
+  store: CustomerStore,
+  webhooks: WebhookConfig,
+  objectId: string,
+  ports: CustomerPorts,
+): CustomerContext {
+  return {
+    store,
     webhooks,
-    // Only with webhooks on do new events enter the outbox; off or misconfigured, they are `skipped` (SPEC §7).
-    store: new CustomerStore(state.storage, webhooks.state === "on", () => onEventsAppended(context)),
-    alarmAtMs: null,
+    ports,
+    objectId,
     alternateIdLock: Promise.resolve(),
     claiming: new Set(),
-    objectId: state.id.toString(),
     membershipLock: Promise.resolve(),
     joining: new Set(),
   };
-  return context;
 }
 
 /** The record, when a customer lives here and the presented alternate ID (if any) is still its own. */
@@ -58,22 +64,22 @@ export function confirmRecord(
   return record;
 }
 
-/** `answer` of the confirmed record (see `confirmRecord`), or unknown. */
+/** `answer` of the confirmed record (see `confirmRecord`), or `customer_not_found`. */
 export function answerConfirmed<T>(
   context: CustomerContext,
   presentedAlternateId: string | null,
   answer: (record: CustomerRecord) => T,
-): RpcResult<T> {
+): Result<T> {
   const record = confirmRecord(context, presentedAlternateId);
-  return record === null ? UNKNOWN : { kind: "ok", value: answer(record) };
+  return record === null ? unknownCustomer() : ok(answer(record));
 }
 
-/** The org's own plan when a member inherits it; null when it has none or is gone. */
+/** The org's own plan when a member inherits it; null when it has none, is gone, or there is no member. */
 export async function inheritedPlan(
   context: CustomerContext,
-  record: CustomerRecord,
+  record: CustomerRecord | null,
 ): Promise<string | null> {
-  if (record.org === null || record.plan !== null) return null;
-  const info = await customerStub(context.env, record.org).orgInfo();
+  if (record === null || record.org === null || record.plan !== null) return null;
+  const info = await context.ports.org.info(record.org);
   return info.exists ? info.plan : null;
 }

@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Decision } from "../domain/types";
+import { webhookConfig } from "../webhooks/config";
 import { isHeldOrClaimed } from "./alternate-ids";
 import type {
   CustomerIdentity,
@@ -11,16 +12,17 @@ import type {
   GatewayReserveCall,
   MemberCall,
   MemberSettle,
+  MemberSettleCall,
   MeterCall,
   OrgInfo,
-  RpcResult,
+  Result,
 } from "./contract";
-import { armForStoredKeys, runAlarm } from "./customer-alarm";
+import { CustomerAlarm } from "./customer-alarm";
 import { type CustomerContext, createCustomerContext } from "./customer-context";
-import type { CustomerStore, ListedEvent } from "./customer-store";
-import { reserveForGateway } from "./gateway-reserve";
-import { settleMember } from "./hold-settling";
-import { meterCustomer, meterMember } from "./meter-routing";
+import { CustomerStore, type ListedEvent } from "./customer-store";
+import { reserveForGateway } from "./metering/gateway-reserve";
+import { meterCustomer, meterMember } from "./metering/pipeline";
+import { settleCustomer, settleMember } from "./metering/settle";
 import { addMember, isMemberOf, removeMember } from "./org-members";
 import {
   changeCustomerPlan,
@@ -37,6 +39,7 @@ import {
   viewCustomer,
 } from "./record-reads";
 import { redeliverEvent } from "./redelivery";
+import { kvPolicyPort, stubDirectoryPort, stubOrgPort, systemClock } from "./stub-ports";
 
 /**
  * One customer's record, meters, holds, idempotency keys and event log (SPEC §3, §4). RPC methods only, each
@@ -44,22 +47,34 @@ import { redeliverEvent } from "./redelivery";
  */
 export class CustomerObject extends DurableObject<Env> {
   private readonly context: CustomerContext;
-  /** The context's store under the name test helpers reach for (`withStore` in test/support/api.ts). */
-  private readonly store: CustomerStore;
+  private readonly alarms: CustomerAlarm;
 
+  /** Loads the store from SQLite and wires the real ports (stubs of CUSTOMERS and ALTERNATE_IDS, KV, the clock). */
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.context = createCustomerContext(ctx, env);
-    this.store = this.context.store;
+    const webhooks = webhookConfig(env);
+    const clock = systemClock;
+    // Only with webhooks on do new events enter the outbox; off or misconfigured, they are `skipped` (SPEC §7).
+    const store = new CustomerStore(ctx.storage, webhooks.state === "on", () =>
+      this.alarms.onEventsAppended(),
+    );
+    this.alarms = new CustomerAlarm(ctx.storage, () => store, webhooks, clock);
+    this.context = createCustomerContext(store, webhooks, ctx.id.toString(), {
+      org: stubOrgPort(env),
+      directory: stubDirectoryPort(env),
+      policies: kvPolicyPort(env),
+      clock,
+      alarm: this.alarms,
+    });
   }
 
   /** Whether a customer lives here. */
   async exists(): Promise<boolean> {
-    return this.store.record !== null;
+    return this.context.store.record !== null;
   }
 
   /** Who lives here, when the presented alternate ID (if any) is still this customer's own. */
-  async identify(presentedAlternateId: string | null): Promise<RpcResult<CustomerIdentity>> {
+  async identify(presentedAlternateId: string | null): Promise<Result<CustomerIdentity>> {
     return identifyCustomer(this.context, presentedAlternateId);
   }
 
@@ -69,42 +84,37 @@ export class CustomerObject extends DurableObject<Env> {
   }
 
   /** A metering call on this customer (check, consume, release, reserve, settle). */
-  async meter(call: MeterCall): Promise<RpcResult<Decision>> {
-    return armForStoredKeys(this.context, meterCustomer(this.context, call));
+  async meter(call: MeterCall): Promise<Result<Decision>> {
+    const work =
+      call.op === "settle" ? settleCustomer(this.context, call) : meterCustomer(this.context, call);
+    return this.alarms.armForStoredKeys(work);
   }
 
   /** The gateway's pre-forward step: reserve the model's tokens, count 1 request, cancel if that is refused. */
-  async gatewayReserve(call: GatewayReserveCall): Promise<RpcResult<GatewayReserve>> {
-    return armForStoredKeys(this.context, reserveForGateway(this.context, call));
+  async gatewayReserve(call: GatewayReserveCall): Promise<Result<GatewayReserve>> {
+    return this.alarms.armForStoredKeys(reserveForGateway(this.context, call));
   }
 
   /** An org-scoped call from a member: the limit, mode and plan are this org's. */
-  async meterForMember(call: MemberCall): Promise<RpcResult<Decision>> {
-    return armForStoredKeys(this.context, meterMember(this.context, call));
+  async meterForMember(call: MemberCall): Promise<Result<Decision>> {
+    return this.alarms.armForStoredKeys(meterMember(this.context, call));
   }
 
   /** Settle a member's hold kept on this org; answers the fingerprint the member keeps its key under. */
-  async settleForMember(
-    member: string,
-    holdId: string,
-    amount: number | string | null,
-    idempotencyKey: string | null,
-    policyVersion: string,
-  ): Promise<MemberSettle> {
-    const settle = { customer: member, holdId, amount, idempotencyKey };
-    return armForStoredKeys(this.context, settleMember(this.context, settle, policyVersion));
+  async settleForMember(call: MemberSettleCall): Promise<MemberSettle> {
+    return this.alarms.armForStoredKeys(settleMember(this.context, call));
   }
 
   /** Expire due holds (`hold.expired`), forget expired ones after 24 h, prune idempotency keys, deliver events. */
   override async alarm(): Promise<void> {
-    await runAlarm(this.context);
+    await this.alarms.run();
   }
 
   /** The customer view, or unknown. */
   async view(
     presentedAlternateId: string | null,
     policyVersion: string | null,
-  ): Promise<RpcResult<CustomerView>> {
+  ): Promise<Result<CustomerView>> {
     return viewCustomer(this.context, presentedAlternateId, policyVersion);
   }
 
@@ -133,20 +143,17 @@ export class CustomerObject extends DurableObject<Env> {
     id: string,
     patch: CustomerPatch,
     policyVersion: string | null,
-  ): Promise<RpcResult<CustomerView>> {
+  ): Promise<Result<CustomerView>> {
     return upsertCustomer(this.context, id, patch, policyVersion);
   }
 
   /** Add one alternate ID (a no-op when listed already). */
-  async addAlternateId(alternateId: string, policyVersion: string | null): Promise<RpcResult<CustomerView>> {
+  async addAlternateId(alternateId: string, policyVersion: string | null): Promise<Result<CustomerView>> {
     return setAlternateIdListed(this.context, alternateId, true, policyVersion);
   }
 
   /** Remove one alternate ID (idempotent). */
-  async removeAlternateId(
-    alternateId: string,
-    policyVersion: string | null,
-  ): Promise<RpcResult<CustomerView>> {
+  async removeAlternateId(alternateId: string, policyVersion: string | null): Promise<Result<CustomerView>> {
     return setAlternateIdListed(this.context, alternateId, false, policyVersion);
   }
 
@@ -155,7 +162,7 @@ export class CustomerObject extends DurableObject<Env> {
     plan: string | null,
     keepUsage: boolean,
     policyVersion: string | null,
-  ): Promise<RpcResult<CustomerView>> {
+  ): Promise<Result<CustomerView>> {
     return changeCustomerPlan(this.context, plan, keepUsage, policyVersion);
   }
 
@@ -163,17 +170,17 @@ export class CustomerObject extends DurableObject<Env> {
    * Delete the customer: record, meters, holds and keys go, its alternate IDs are freed; `customer.deleted`
    * stays in the log. Answers the IDs it held.
    */
-  async remove(): Promise<RpcResult<string[]>> {
+  async remove(): Promise<Result<string[]>> {
     return deleteCustomer(this.context);
   }
 
   /** The serialised state (format 1). */
-  async exportState(presentedAlternateId: string | null): Promise<RpcResult<CustomerState>> {
+  async exportState(presentedAlternateId: string | null): Promise<Result<CustomerState>> {
     return exportCustomerState(this.context, presentedAlternateId);
   }
 
   /** Overwrite this object's record, meters and holds with a state document. */
-  async importState(state: CustomerState, policyVersion: string | null): Promise<RpcResult<CustomerView>> {
+  async importState(state: CustomerState, policyVersion: string | null): Promise<Result<CustomerView>> {
     return importCustomerState(this.context, state, policyVersion);
   }
 
@@ -182,12 +189,12 @@ export class CustomerObject extends DurableObject<Env> {
     presentedAlternateId: string | null,
     after: number,
     limit: number,
-  ): Promise<RpcResult<EventPage>> {
+  ): Promise<Result<EventPage>> {
     return listCustomerEvents(this.context, presentedAlternateId, after, limit);
   }
 
   /** Queue a failed or delivered event again; answers it with its new delivery state (SPEC §7). */
-  async redeliverEvent(presentedAlternateId: string | null, seq: number): Promise<RpcResult<ListedEvent>> {
+  async redeliverEvent(presentedAlternateId: string | null, seq: number): Promise<Result<ListedEvent>> {
     return redeliverEvent(this.context, presentedAlternateId, seq);
   }
 }

@@ -3,7 +3,7 @@
  * in-memory copies so a decision reads nothing from disk. Every mutation is synchronous; callers group a
  * change and its events in one `transaction` so no change exists without its event (SPEC §4).
  */
-import type { CustomerRecord, DomainEvent, EventType, Hold, MeterState, StoredEvent } from "../domain/types";
+import type { CustomerRecord, DomainEvent, Hold, MeterState, StoredEvent } from "../domain/types";
 import type { AttemptOutcome } from "../webhooks/retry";
 import { migrate, schemaExists } from "./sql-schema";
 
@@ -429,16 +429,6 @@ export class CustomerStore {
     if (!this.ready) return;
     this.sql.exec("DELETE FROM idempotency WHERE created_at <= ?", nowMs - IDEMPOTENCY_TTL_MS);
     this.keyCount = null;
-  }
-
-  /** Types of the last `n` events (tests and diagnostics). */
-  lastEventTypes(n: number): EventType[] {
-    if (!this.ready) return [];
-    return this.sql
-      .exec<{ type: EventType }>("SELECT type FROM events ORDER BY seq DESC LIMIT ?", n)
-      .toArray()
-      .map((r) => r.type)
-      .reverse();
   }
 }
 

@@ -3,9 +3,9 @@
  * ID goes through its index object once per isolate, then straight to the owner, which confirms on every
  * call that the ID is still its own. A mismatch drops the cached answer and resolves again.
  */
-import type { CustomerIdentity, RpcResult } from "./contract";
+import { type CustomerIdentity, isUnknown, type Result, unknownCustomer } from "./contract";
 
-type CustomerStub = DurableObjectStub<import("./customer-object").CustomerObject>;
+type CustomerStub = ReturnType<Env["CUSTOMERS"]["get"]>;
 
 // Bounded so a flood of distinct keys cannot grow the isolate without limit.
 const MAX_CACHED = 10_000;
@@ -36,32 +36,32 @@ export type CustomerCall<T> = (
   stub: CustomerStub,
   presentedAlternateId: string | null,
   id: string,
-) => Promise<RpcResult<T>>;
+) => Promise<Result<T>>;
 
 /**
  * Run `call` on the customer `key` names. `canonical: false` accepts only alternate IDs (gateway keys).
- * Answers `unknown` when no customer has that id or alternate ID.
+ * Answers `customer_not_found` when no customer has that id or alternate ID.
  */
 export async function withCustomer<T>(
   env: Env,
   key: string,
   call: CustomerCall<T>,
   options: { canonical?: boolean } = {},
-): Promise<RpcResult<T>> {
+): Promise<Result<T>> {
   const cached = altCache.get(key);
   if (cached !== undefined) {
     const result = await call(customerStub(env, cached), key, cached);
-    if (result.kind !== "unknown") return result;
+    if (!isUnknown(result)) return result;
     altCache.delete(key);
   }
   if (options.canonical !== false) {
     const result = await call(customerStub(env, key), null, key);
-    if (result.kind !== "unknown") return result;
+    if (!isUnknown(result)) return result;
   }
   const owner = await alternateIdStub(env, key).lookup();
-  if (owner === null) return { kind: "unknown" };
+  if (owner === null) return unknownCustomer();
   const result = await call(customerStub(env, owner), key, owner);
-  if (result.kind !== "unknown") remember(key, owner);
+  if (!isUnknown(result)) remember(key, owner);
   return result;
 }
 
@@ -81,5 +81,5 @@ export async function alternateIdOwner(env: Env, alternateId: string): Promise<s
 /** The customer `key` (an id or alternate ID) names, or null. */
 export async function resolveCustomer(env: Env, key: string): Promise<CustomerIdentity | null> {
   const result = await withCustomer(env, key, (stub, alternateId) => stub.identify(alternateId));
-  return result.kind === "ok" ? result.value : null;
+  return result.ok ? result.value : null;
 }

@@ -3,9 +3,9 @@ import { isoOrNull } from "../domain/decision";
 import { resolvePlan } from "../domain/plans";
 import type { CompiledPolicy, CustomerRecord, DomainEvent, Hold, MeterState } from "../domain/types";
 import { clearUsage, viewMeter } from "../domain/view";
-import { entitlementDefinition } from "./amounts";
 import type { CustomerPatch, CustomerState, CustomerView } from "./contract";
 import type { CustomerStore } from "./customer-store";
+import { entitlementDefinition } from "./metering/normalise";
 
 /** The customer view: record, effective plan and the meters metered on this customer. */
 export function buildView(

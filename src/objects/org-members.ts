@@ -4,26 +4,15 @@
  * so no member can join an org while it turns into something else. The members' records stay the truth: an
  * entry whose member no longer names the org (a lost `leave`) is dropped when the org asks.
  */
-import type { RpcError } from "./contract";
+import { type Failure, fail } from "../errors/catalogue";
 import type { CustomerContext } from "./customer-context";
-import { customerStub } from "./directory";
 
-function orgHasMembers(id: string): RpcError {
-  return {
-    kind: "error",
-    status: 409,
-    code: "org_has_members",
-    message: `${id} has members: move them to another org or remove their org first`,
-  };
+function orgHasMembers(id: string): Failure {
+  return fail("org_has_members", `${id} has members: move them to another org or remove their org first`);
 }
 
-function unknownOrg(org: string): RpcError {
-  return {
-    kind: "error",
-    status: 400,
-    code: "unknown_org",
-    message: `org ${org} is not an existing customer of type org`,
-  };
+function unknownOrg(org: string): Failure {
+  return fail("unknown_org", `org ${org} is not an existing customer of type org`);
 }
 
 /** Run `fn` after every earlier membership change of this org (see the module header). */
@@ -70,8 +59,8 @@ export async function changeMembership(
   context: CustomerContext,
   id: string,
   change: MembershipChange,
-  apply: () => Promise<RpcError | null>,
-): Promise<RpcError | null> {
+  apply: () => Promise<Failure | null>,
+): Promise<Failure | null> {
   const { fromOrg, toOrg } = change;
   const guarded =
     change.type !== "org" && context.store.hasMembers() ? () => unlessMembers(context, id, apply) : apply;
@@ -79,8 +68,8 @@ export async function changeMembership(
   if (joins) {
     context.joining.add(toOrg);
     try {
-      if (!(await customerStub(context.env, toOrg).addMember(id))) return unknownOrg(toOrg);
-      let refused: RpcError | null;
+      if (!(await context.ports.org.addMember(toOrg, id))) return unknownOrg(toOrg);
+      let refused: Failure | null;
       try {
         refused = await guarded();
       } catch (error) {
@@ -109,11 +98,11 @@ export async function changeMembership(
 function unlessMembers(
   context: CustomerContext,
   id: string,
-  apply: () => Promise<RpcError | null>,
-): Promise<RpcError | null> {
+  apply: () => Promise<Failure | null>,
+): Promise<Failure | null> {
   return withMembershipLock(context, async () => {
     for (const member of context.store.listMembers()) {
-      if (await customerStub(context.env, member).isMemberOf(id)) return orgHasMembers(id);
+      if (await context.ports.directory.isMemberOf(member, id)) return orgHasMembers(id);
       removeMember(context, member);
     }
     return apply();
@@ -123,7 +112,7 @@ function unlessMembers(
 /** Tell `org` that `member` left. Best effort: an entry left behind is dropped when the org next asks. */
 export async function leave(context: CustomerContext, member: string, org: string): Promise<void> {
   try {
-    await customerStub(context.env, org).removeMember(member);
+    await context.ports.org.removeMember(org, member);
   } catch (error) {
     console.error(
       JSON.stringify({

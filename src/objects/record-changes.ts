@@ -2,15 +2,17 @@
  * Changing a customer's record through its object: upsert, one alternate ID added or removed, plan change,
  * delete, state import. Whatever may change the alternate-ID list runs under the object's lock (`exclusive`).
  */
+
+import { fail } from "../errors/catalogue";
 import { changeAlternateIds, exclusive, releaseCanonicalId } from "./alternate-ids";
 import {
   type CustomerPatch,
   type CustomerState,
   type CustomerView,
-  type RpcResult,
-  UNKNOWN,
+  ok,
+  type Result,
+  unknownCustomer,
 } from "./contract";
-import { clearAlarm, scheduleAlarm } from "./customer-alarm";
 import type { CustomerContext } from "./customer-context";
 import { clearAllUsage, decodeState, mergeRecord } from "./object-records";
 import { changeMembership, leave } from "./org-members";
@@ -19,7 +21,7 @@ import { viewCustomer } from "./record-reads";
 /** Store the record merged with `patch`, with its events. */
 function writeRecord(context: CustomerContext, id: string, patch: CustomerPatch): void {
   const { store } = context;
-  const nowMs = Date.now();
+  const nowMs = context.ports.clock.nowMs();
   // Merged with the record as it is now: a plan change may have landed while claims were awaited.
   const { record, events } = mergeRecord(store.record, id, patch, nowMs);
   store.transaction(() => {
@@ -34,10 +36,10 @@ export function upsertCustomer(
   id: string,
   patch: CustomerPatch,
   policyVersion: string | null,
-): Promise<RpcResult<CustomerView>> {
+): Promise<Result<CustomerView>> {
   return exclusive(context, async (current) => {
     if (current !== null && current.id !== id) {
-      return { kind: "error", status: 409, code: "conflict", message: "object holds another customer" };
+      return fail("conflict", "object holds another customer");
     }
     const next =
       patch.alternateIds === undefined ? (current?.alternateIds ?? []) : [...new Set(patch.alternateIds)];
@@ -62,9 +64,9 @@ export function setAlternateIdListed(
   alternateId: string,
   listed: boolean,
   policyVersion: string | null,
-): Promise<RpcResult<CustomerView>> {
+): Promise<Result<CustomerView>> {
   return exclusive(context, async (current) => {
-    if (current === null) return UNKNOWN;
+    if (current === null) return unknownCustomer();
     if (current.alternateIds.includes(alternateId) === listed)
       return viewCustomer(context, null, policyVersion);
     const next = listed
@@ -83,11 +85,11 @@ export async function changeCustomerPlan(
   plan: string | null,
   keepUsage: boolean,
   policyVersion: string | null,
-): Promise<RpcResult<CustomerView>> {
+): Promise<Result<CustomerView>> {
   const { store } = context;
   const current = store.record;
-  if (current === null) return UNKNOWN;
-  const nowMs = Date.now();
+  if (current === null) return unknownCustomer();
+  const nowMs = context.ports.clock.nowMs();
   const record = { ...current, plan, updatedAt: nowMs };
   store.transaction(() => {
     store.putRecord(record);
@@ -104,12 +106,12 @@ export async function changeCustomerPlan(
  * Delete the customer: record, meters, holds and keys go, its alternate IDs are freed; `customer.deleted`
  * stays in the log. Answers the IDs it held.
  */
-export function deleteCustomer(context: CustomerContext): Promise<RpcResult<string[]>> {
+export function deleteCustomer(context: CustomerContext): Promise<Result<string[]>> {
   const { store } = context;
   return exclusive(context, async (current) => {
-    if (current === null) return UNKNOWN;
+    if (current === null) return unknownCustomer();
     await changeAlternateIds(context, current.id, [], () => {
-      const nowMs = Date.now();
+      const nowMs = context.ports.clock.nowMs();
       store.transaction(() => {
         store.clearCustomer();
         store.appendEvents(
@@ -123,8 +125,8 @@ export function deleteCustomer(context: CustomerContext): Promise<RpcResult<stri
     await releaseCanonicalId(context, current.id);
     if (current.org !== null) await leave(context, current.id, current.org);
     // Holds are gone; the alarm stays only while the outbox (customer.deleted included) has events to send.
-    await clearAlarm(context);
-    return { kind: "ok", value: current.alternateIds };
+    await context.ports.alarm.afterDelete();
+    return ok(current.alternateIds);
   });
 }
 
@@ -133,19 +135,19 @@ export function importCustomerState(
   context: CustomerContext,
   state: CustomerState,
   policyVersion: string | null,
-): Promise<RpcResult<CustomerView>> {
+): Promise<Result<CustomerView>> {
   const { store } = context;
   return exclusive(context, async (current) => {
     const decoded = decodeState(state);
     const id = decoded.record.id;
     if (current !== null && current.id !== id) {
-      return { kind: "error", status: 409, code: "conflict", message: "object holds another customer" };
+      return fail("conflict", "object holds another customer");
     }
     decoded.record.alternateIds = [...new Set(decoded.record.alternateIds)];
     const change = { fromOrg: current?.org ?? null, toOrg: decoded.record.org, type: decoded.record.type };
     const apply = () =>
       changeAlternateIds(context, id, decoded.record.alternateIds, () => {
-        const nowMs = Date.now();
+        const nowMs = context.ports.clock.nowMs();
         const type = store.record !== null ? "customer.updated" : "customer.created";
         store.transaction(() => {
           store.clearCustomer();
@@ -157,7 +159,7 @@ export function importCustomerState(
       });
     const refused = await changeMembership(context, id, change, apply);
     if (refused !== null) return refused;
-    await scheduleAlarm(context);
+    await context.ports.alarm.schedule();
     return viewCustomer(context, null, policyVersion);
   });
 }

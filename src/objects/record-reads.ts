@@ -2,15 +2,15 @@
  * Reading a customer through its object: identity, what an org tells its members, the view, the state
  * document and the event log. Each read by a presented alternate ID first confirms the ID is still its own.
  */
-import { loadDecisionPolicy } from "../policy/store";
 import {
   type CustomerIdentity,
   type CustomerState,
   type CustomerView,
   type EventPage,
   type OrgInfo,
-  type RpcResult,
-  UNKNOWN,
+  ok,
+  type Result,
+  unknownCustomer,
 } from "./contract";
 import { answerConfirmed, type CustomerContext, confirmRecord, inheritedPlan } from "./customer-context";
 import { buildView, exportState } from "./object-records";
@@ -19,7 +19,7 @@ import { buildView, exportState } from "./object-records";
 export function identifyCustomer(
   context: CustomerContext,
   presentedAlternateId: string | null,
-): RpcResult<CustomerIdentity> {
+): Result<CustomerIdentity> {
   return answerConfirmed(context, presentedAlternateId, (record) => ({
     id: record.id,
     type: record.type,
@@ -40,24 +40,21 @@ export async function viewCustomer(
   context: CustomerContext,
   presentedAlternateId: string | null,
   policyVersion: string | null,
-): Promise<RpcResult<CustomerView>> {
+): Promise<Result<CustomerView>> {
   const record = confirmRecord(context, presentedAlternateId);
-  if (record === null) return UNKNOWN;
-  const active = policyVersion === null ? null : await loadDecisionPolicy(context.env, policyVersion);
+  if (record === null) return unknownCustomer();
+  const active = policyVersion === null ? null : await context.ports.policies.load(policyVersion);
   const orgPlan = await inheritedPlan(context, record);
   const current = context.store.record;
-  if (current === null) return UNKNOWN;
-  return {
-    kind: "ok",
-    value: buildView(context.store, current, active?.policy ?? null, orgPlan, Date.now()),
-  };
+  if (current === null) return unknownCustomer();
+  return ok(buildView(context.store, current, active?.policy ?? null, orgPlan, context.ports.clock.nowMs()));
 }
 
 /** The serialised state (format 1). */
 export function exportCustomerState(
   context: CustomerContext,
   presentedAlternateId: string | null,
-): RpcResult<CustomerState> {
+): Result<CustomerState> {
   return answerConfirmed(context, presentedAlternateId, (record) => exportState(context.store, record));
 }
 
@@ -67,7 +64,7 @@ export function listCustomerEvents(
   presentedAlternateId: string | null,
   after: number,
   limit: number,
-): RpcResult<EventPage> {
+): Result<EventPage> {
   return answerConfirmed(context, presentedAlternateId, () => {
     const page = context.store.listEvents(after, limit);
     const last = page.events.at(-1);

@@ -5,8 +5,8 @@
  * event was written while webhooks were off and is never delivered (`409 event_not_redeliverable`); nothing
  * is queued while webhooks are off or misconfigured (`409 webhooks_off`).
  */
-import { type RpcError, type RpcResult, UNKNOWN } from "./contract";
-import { wakeOutbox } from "./customer-alarm";
+import { fail } from "../errors/catalogue";
+import { ok, type Result, unknownCustomer } from "./contract";
 import { type CustomerContext, confirmRecord } from "./customer-context";
 import type { ListedEvent } from "./customer-store";
 
@@ -15,35 +15,26 @@ export function redeliverEvent(
   context: CustomerContext,
   presentedAlternateId: string | null,
   seq: number,
-): RpcResult<ListedEvent> {
-  if (confirmRecord(context, presentedAlternateId) === null) return UNKNOWN;
+): Result<ListedEvent> {
+  if (confirmRecord(context, presentedAlternateId) === null) return unknownCustomer();
   const { store } = context;
   const event = store.getEvent(seq);
   if (event === null) {
-    return refusal(404, "event_not_found", `event ${seq} is not in this customer's log (or was pruned)`);
+    return fail("event_not_found", `event ${seq} is not in this customer's log (or was pruned)`);
   }
-  if (event.delivery.status === "pending") return { kind: "ok", value: event };
+  if (event.delivery.status === "pending") return ok(event);
   if (event.delivery.status === "skipped") {
-    return refusal(
-      409,
+    return fail(
       "event_not_redeliverable",
       `event ${seq} was written while webhooks were off: skipped events are never delivered`,
       { status: "skipped" },
     );
   }
   if (context.webhooks.state !== "on") {
-    return refusal(
-      409,
-      "webhooks_off",
-      "webhooks are off or misconfigured (see /healthz): nothing would send it",
-    );
+    return fail("webhooks_off", "webhooks are off or misconfigured (see /healthz): nothing would send it");
   }
-  store.transaction(() => store.requeueEvent(seq, Date.now()));
-  wakeOutbox(context);
+  store.transaction(() => store.requeueEvent(seq, context.ports.clock.nowMs()));
+  context.ports.alarm.wakeOutbox();
   const queued = store.getEvent(seq);
-  return queued === null ? UNKNOWN : { kind: "ok", value: queued };
-}
-
-function refusal(status: number, code: string, message: string, details?: Record<string, unknown>): RpcError {
-  return { kind: "error", status, code, message, ...(details === undefined ? {} : { details }) };
+  return queued === null ? unknownCustomer() : ok(queued);
 }

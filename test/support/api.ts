@@ -113,7 +113,7 @@ export function customerStub(id: string) {
  */
 export async function withStore<R>(owner: string, fn: (store: Json) => R): Promise<R> {
   // biome-ignore lint/suspicious/noExplicitAny: reaching the private store is the point of this helper
-  return runInDurableObject(customerStub(owner), (instance) => fn((instance as any).store));
+  return runInDurableObject(customerStub(owner), (instance) => fn((instance as any).context.store));
 }
 
 /** Move a hold's expiry into the past inside its object. Answers the hold as stored. */

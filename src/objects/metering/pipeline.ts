@@ -1,0 +1,266 @@
+/**
+ * The metering pipeline of a customer's object (SPEC §3, §5.3, §8): normalise the call once, answer a used
+ * idempotency key from its stored decision, route it (metered here, on the org's object, or refused), run the
+ * engine (src/domain/meter.ts), and commit once. Check, consume, release and reserve enter here; a settle
+ * enters at src/objects/metering/settle.ts and the gateway's combined step at gateway-reserve.ts, which run
+ * through the same steps.
+ */
+import type { DecisionContext } from "../../domain/decision";
+import { refusalDecision } from "../../domain/decision";
+import { applyMeter, type MeterRequest } from "../../domain/meter";
+import { type EntitlementRoute, routeOrgEntitlement } from "../../domain/plans";
+import type { CompiledEntitlement, CompiledPolicy, CustomerRecord, Decision, Hold } from "../../domain/types";
+import { fail } from "../../errors/catalogue";
+import type { ActivePolicy } from "../../policy/store";
+import { isUnknown, type MemberCall, type MeterCall, ok, type Result, unknownCustomer } from "../contract";
+import { type CustomerContext, confirmRecord, inheritedPlan } from "../customer-context";
+import { MAX_LIVE_HOLDS } from "../customer-store";
+import { commit } from "./commit";
+import { memberHoldId, newHoldId } from "./hold-ids";
+import { type KeyedCall, replay } from "./idempotency";
+import { checkCall, normaliseCall } from "./normalise";
+
+/** A call whose policy is loaded and whose record is confirmed. */
+export interface Admitted {
+  active: ActivePolicy;
+  record: CustomerRecord;
+  /** The org's own plan when the customer inherits it (see `inheritedPlan`). */
+  orgPlan: string | null;
+}
+
+/**
+ * Load the policy the Worker named, check the call against it (`check`: calls from the admin API), and
+ * confirm the record once, after the last await: from there to the commit nothing is awaited.
+ */
+export async function admit(
+  context: CustomerContext,
+  call: MeterCall,
+  options: { check: boolean; orgPlan: boolean },
+): Promise<Result<Admitted>> {
+  const active = await context.ports.policies.load(call.policyVersion);
+  if (active === null) return fail("policy_unavailable");
+  if (options.check) {
+    const checked = checkCall(active.policy, call);
+    if (!checked.ok) return checked;
+  }
+  const orgPlan = options.orgPlan ? await inheritedPlan(context, context.store.record) : null;
+  const record = confirmRecord(context, call.presentedAlternateId);
+  return record === null ? unknownCustomer() : ok({ active, record, orgPlan });
+}
+
+/** A check, consume, release or reserve on this customer, from the Worker (`check`: from the admin API). */
+export async function meterCustomer(
+  context: CustomerContext,
+  call: MeterCall,
+  check = true,
+): Promise<Result<Decision>> {
+  const admitted = await admit(context, call, { check, orgPlan: true });
+  if (!admitted.ok) return admitted;
+  const { active, record, orgPlan } = admitted.value;
+  const normalised = normaliseCall(active.policy, record, orgPlan, call);
+  if (!normalised.ok) return normalised;
+  const { route, entitlement, amount, effectiveAmount, fingerprint } = normalised.value;
+  const keyed = { customer: record.id, op: call.op, key: call.idempotencyKey, fingerprint };
+  const nowMs = context.ports.clock.nowMs();
+  const replayed = replay(context.store, keyed, nowMs);
+  if (replayed !== null) return replayed;
+  switch (route.kind) {
+    case "refused":
+      return refuse(
+        context,
+        keyed,
+        {
+          ...route,
+          customer: record.id,
+          entitlement,
+          amount: effectiveAmount,
+          policyVersion: active.version,
+        },
+        nowMs,
+      );
+    case "local": {
+      const local = { plan: route.plan.name, entitlement: route.entitlement, meteredOn: record.id };
+      const result = decideLocally(
+        context,
+        active.policy,
+        keyed,
+        { ...local, amount, hold: null, ttlMs: call.ttlMs },
+        nowMs,
+        newHoldId,
+      );
+      if (call.op === "reserve") await context.ports.alarm.schedule();
+      return result;
+    }
+    case "org":
+      return forwardToOrg(context, route, keyed, {
+        op: call.op,
+        member: record.id,
+        entitlement,
+        amount,
+        holdId: call.holdId,
+        ttlMs: call.ttlMs,
+        idempotencyKey: call.idempotencyKey,
+        fingerprint,
+        requestedAmount: effectiveAmount,
+        policyVersion: active.version,
+      });
+  }
+}
+
+/** An org-scoped call: decided by the org `route` names; its answer is remembered under the member's key. */
+async function forwardToOrg(
+  context: CustomerContext,
+  route: Extract<EntitlementRoute, { kind: "org" }>,
+  keyed: KeyedCall,
+  call: MemberCall,
+): Promise<Result<Decision>> {
+  const result = await context.ports.org.meterForMember(route.org, call);
+  const nowMs = context.ports.clock.nowMs();
+  if (isUnknown(result)) {
+    // The org was deleted: its members have no org now, and decide under their own or the default plan.
+    const message = `${call.entitlement} is metered per org and org ${route.org} no longer exists`;
+    const refusal = { reason: "no_org" as const, message, plan: route.plan.name, meteredOn: null };
+    return refuse(
+      context,
+      keyed,
+      {
+        ...refusal,
+        customer: call.member,
+        entitlement: call.entitlement,
+        amount: call.requestedAmount,
+        policyVersion: call.policyVersion,
+      },
+      nowMs,
+    );
+  }
+  if (result.ok && !result.value.replayed) commit(context.store, null, keyed, result.value, nowMs);
+  return result;
+}
+
+/** An org-scoped call from a member, on the org's object: the limit, mode and plan are this org's. */
+export async function meterMember(context: CustomerContext, call: MemberCall): Promise<Result<Decision>> {
+  const active = await context.ports.policies.load(call.policyVersion);
+  if (active === null) return fail("policy_unavailable");
+  const record = context.store.record;
+  if (record === null) return unknownCustomer();
+  const nowMs = context.ports.clock.nowMs();
+  const keyed = {
+    customer: call.member,
+    op: call.op,
+    key: call.idempotencyKey,
+    fingerprint: call.fingerprint,
+  };
+  const replayed = replay(context.store, keyed, nowMs);
+  if (replayed !== null) return replayed;
+  const route = routeOrgEntitlement(active.policy, record, call.entitlement);
+  if (route.kind !== "local") {
+    const refused = route.kind === "refused";
+    return refuse(
+      context,
+      keyed,
+      {
+        customer: call.member,
+        entitlement: call.entitlement,
+        reason: refused ? route.reason : "not_entitled",
+        message: refused ? route.message : "",
+        plan: refused ? route.plan : null,
+        meteredOn: record.id,
+        amount: call.amount ?? call.requestedAmount,
+        policyVersion: active.version,
+      },
+      nowMs,
+    );
+  }
+  const local = { plan: route.plan.name, entitlement: route.entitlement, meteredOn: record.id };
+  const call_ = { ...local, amount: call.amount, hold: null, ttlMs: call.ttlMs };
+  const result = decideLocally(context, active.policy, keyed, call_, nowMs, () =>
+    memberHoldId(context.objectId),
+  );
+  if (call.op === "reserve") await context.ports.alarm.schedule();
+  return result;
+}
+
+/** A call resolved to a plan and a definition on the object that meters it. */
+export interface LocalCall {
+  plan: string;
+  entitlement: CompiledEntitlement;
+  meteredOn: string;
+  amount: number | null;
+  /** The hold a settle finishes. */
+  hold: Hold | null;
+  ttlMs: number | null;
+}
+
+/** Run the engine on this object's meter and commit what it changed with the decision's key. */
+export function decideLocally(
+  context: CustomerContext,
+  policy: CompiledPolicy,
+  keyed: KeyedCall,
+  call: LocalCall,
+  nowMs: number,
+  holdId: () => string,
+): Result<Decision> {
+  const { store } = context;
+  const name = call.entitlement.name;
+  const ctx: DecisionContext = {
+    customer: keyed.customer,
+    meteredOn: call.meteredOn,
+    plan: call.plan,
+    entitlement: call.entitlement,
+    policyVersion: policy.version,
+    nowMs,
+  };
+  if (keyed.op === "reserve" && call.entitlement.limit !== null && store.liveHoldCount() >= MAX_LIVE_HOLDS) {
+    // A denial (SPEC §11 "Bounds") showing the meter as it stands, stored under its key like any denial.
+    const current = applyMeter(store.meters.get(name), ctx, { op: "check", amount: call.amount }).decision;
+    const message = `${name}: ${MAX_LIVE_HOLDS} holds are already live; settle some or let them expire`;
+    const denial: Decision = {
+      ...current,
+      allowed: false,
+      outcome: "denied",
+      reason: "too_many_holds",
+      message,
+      retryAfterSeconds: null,
+      holdId: null,
+    };
+    commit(store, null, keyed, denial, nowMs);
+    return ok(denial);
+  }
+  const result = applyMeter(store.meters.get(name), ctx, toRequest(keyed.op, call, holdId));
+  commit(
+    store,
+    { entitlement: name, result, customer: keyed.customer, meteredOn: call.meteredOn },
+    keyed,
+    result.decision,
+    nowMs,
+  );
+  return ok(result.decision);
+}
+
+function toRequest(op: string, call: LocalCall, holdId: () => string): MeterRequest {
+  switch (op) {
+    case "reserve":
+      return { op: "reserve", amount: call.amount, holdId: holdId(), ttlMs: call.ttlMs ?? 0 };
+    case "settle":
+      if (call.hold === null) throw new Error("settle without a hold");
+      return { op: "settle", hold: call.hold, amount: call.amount };
+    case "check":
+    case "consume":
+    case "release":
+      return { op, amount: call.amount };
+    default:
+      throw new Error(`unknown metering operation ${op}`);
+  }
+}
+
+/** A refusal (not entitled, no org, no plan) as a decision, remembered under its key. */
+function refuse(
+  context: CustomerContext,
+  keyed: KeyedCall,
+  args: Parameters<typeof refusalDecision>[0],
+  nowMs: number,
+): Result<Decision> {
+  const decision = refusalDecision(args);
+  commit(context.store, null, keyed, decision, nowMs);
+  return ok(decision);
+}
