@@ -14,7 +14,7 @@ function alternateIdTaken(alternateId: string): Failure {
 }
 
 /** Alternate IDs one customer may hold (SPEC §11 "Bounds"). */
-export const MAX_ALTERNATE_IDS = 100;
+const MAX_ALTERNATE_IDS = 100;
 
 /** `409 too_many_alternate_ids`: a list over `MAX_ALTERNATE_IDS`. */
 function tooManyAlternateIds(count: number): Failure {

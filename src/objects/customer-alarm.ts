@@ -23,7 +23,7 @@ export class CustomerAlarm implements AlarmPort {
 
   constructor(
     private readonly storage: DurableObjectStorage,
-    private readonly store: () => CustomerStore,
+    private readonly store: CustomerStore,
     private readonly webhooks: WebhookConfig,
     private readonly clock: Clock,
   ) {}
@@ -54,7 +54,7 @@ export class CustomerAlarm implements AlarmPort {
    * one look at the stored alarm per 100 events while none is known; never a new alarm per consume.
    */
   private armRetention(): void {
-    const seq = this.store().lastEventSeq;
+    const seq = this.store.lastEventSeq;
     if (this.alarmAtMs !== null || seq <= EVENTS_KEPT) return;
     if (seq < this.retentionCheckedAt + RETENTION_CHECK_EVERY) return;
     this.retentionCheckedAt = seq;
@@ -72,7 +72,7 @@ export class CustomerAlarm implements AlarmPort {
    * (a reserve) never delays a prune another caller scheduled: the run re-arms it.
    */
   private async arm(nextDeliveryMs: number | null, retention: boolean): Promise<void> {
-    const store = this.store();
+    const { store } = this;
     let next = nextDeliveryMs ?? Number.POSITIVE_INFINITY;
     for (const hold of store.holds.values()) {
       next = Math.min(next, hold.expired ? hold.expiresAt + EXPIRED_HOLD_RETENTION_MS : hold.expiresAt);
@@ -96,7 +96,7 @@ export class CustomerAlarm implements AlarmPort {
    */
   async armForStoredKeys<T>(work: Promise<T>): Promise<T> {
     const result = await work;
-    if (this.store().takeStoredKeys()) {
+    if (this.store.takeStoredKeys()) {
       // A key stored now is due after every key already stored: an alarm set no later than that serves it.
       const due = this.clock.nowMs() + IDEMPOTENCY_TTL_MS;
       if (this.alarmAtMs === null || this.alarmAtMs > due) await this.schedule();
@@ -109,7 +109,7 @@ export class CustomerAlarm implements AlarmPort {
    * events past retention, deliver events.
    */
   async run(): Promise<void> {
-    const store = this.store();
+    const { store } = this;
     const nowMs = this.clock.nowMs();
     const record = store.record;
     store.transaction(() => {
@@ -137,7 +137,7 @@ export class CustomerAlarm implements AlarmPort {
   async afterDelete(): Promise<void> {
     await this.storage.deleteAlarm();
     this.alarmAtMs = null;
-    if (this.webhooks.state === "on" && this.store().nextPending() !== null) this.wakeOutbox();
+    if (this.webhooks.state === "on" && this.store.nextPending() !== null) this.wakeOutbox();
     else await this.arm(null, true);
   }
 }

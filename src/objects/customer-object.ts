@@ -21,7 +21,8 @@ import { CustomerAlarm } from "./customer-alarm";
 import { type CustomerContext, createCustomerContext } from "./customer-context";
 import { CustomerStore, type ListedEvent } from "./customer-store";
 import { reserveForGateway } from "./metering/gateway-reserve";
-import { meterCustomer, meterMember } from "./metering/pipeline";
+import { meterMember } from "./metering/member-calls";
+import { meterCustomer } from "./metering/pipeline";
 import { settleCustomer, settleMember } from "./metering/settle";
 import { addMember, isMemberOf, removeMember } from "./org-members";
 import {
@@ -58,7 +59,7 @@ export class CustomerObject extends DurableObject<Env> {
     const store = new CustomerStore(ctx.storage, webhooks.state === "on", () =>
       this.alarms.onEventsAppended(),
     );
-    this.alarms = new CustomerAlarm(ctx.storage, () => store, webhooks, clock);
+    this.alarms = new CustomerAlarm(ctx.storage, store, webhooks, clock);
     this.context = createCustomerContext(store, webhooks, ctx.id.toString(), {
       org: stubOrgPort(env),
       directory: stubDirectoryPort(env),

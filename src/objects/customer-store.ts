@@ -16,7 +16,7 @@ export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 /** Live (unexpired) holds one object keeps at most; a reserve past that is denied `too_many_holds` (SPEC §11). */
 export const MAX_LIVE_HOLDS = 1000;
 /** Idempotency keys one object keeps at most; the oldest go first (SPEC §11 "Bounds"). */
-export const MAX_IDEMPOTENCY_KEYS = 10_000;
+const MAX_IDEMPOTENCY_KEYS = 10_000;
 /** Expired idempotency keys are deleted once per this many stored keys. */
 const PRUNE_EVERY_KEYS = 100;
 
@@ -25,7 +25,7 @@ const PRUNE_EVERY_KEYS = 100;
  * or a permanent refusal or the end of the retry horizon (`failed`); `skipped` when webhooks were off or
  * misconfigured as it was written.
  */
-export type DeliveryStatus = "pending" | "delivered" | "failed" | "skipped";
+type DeliveryStatus = "pending" | "delivered" | "failed" | "skipped";
 
 export interface EventDelivery {
   status: DeliveryStatus;

@@ -15,7 +15,7 @@ export function customerStub(env: Env, id: string): CustomerStub {
   return env.CUSTOMERS.get(env.CUSTOMERS.idFromName(id));
 }
 
-export function alternateIdStub(env: Env, alternateId: string) {
+function alternateIdStub(env: Env, alternateId: string) {
   return env.ALTERNATE_IDS.get(env.ALTERNATE_IDS.idFromName(alternateId));
 }
 

@@ -3,12 +3,12 @@
  * idempotency key from its stored decision, route it (metered here, on the org's object, or refused), run the
  * engine (src/domain/meter.ts), and commit once. Check, consume, release and reserve enter here; a settle
  * enters at src/objects/metering/settle.ts and the gateway's combined step at gateway-reserve.ts, which run
- * through the same steps.
+ * through the same steps; a member's org-scoped call is decided on its org by member-calls.ts.
  */
 import type { DecisionContext } from "../../domain/decision";
 import { refusalDecision } from "../../domain/decision";
 import { applyMeter, type MeterRequest } from "../../domain/meter";
-import { type EntitlementRoute, routeOrgEntitlement } from "../../domain/plans";
+import type { EntitlementRoute } from "../../domain/plans";
 import type { CompiledEntitlement, CompiledPolicy, CustomerRecord, Decision, Hold } from "../../domain/types";
 import { fail } from "../../errors/catalogue";
 import type { ActivePolicy } from "../../policy/store";
@@ -16,7 +16,7 @@ import { isUnknown, type MemberCall, type MeterCall, ok, type Result, unknownCus
 import { type CustomerContext, confirmRecord, inheritedPlan } from "../customer-context";
 import { MAX_LIVE_HOLDS } from "../customer-store";
 import { commit } from "./commit";
-import { memberHoldId, newHoldId } from "./hold-ids";
+import { newHoldId } from "./hold-ids";
 import { type KeyedCall, replay } from "./idempotency";
 import { checkCall, normaliseCall } from "./normalise";
 
@@ -137,49 +137,6 @@ async function forwardToOrg(
   return result;
 }
 
-/** An org-scoped call from a member, on the org's object: the limit, mode and plan are this org's. */
-export async function meterMember(context: CustomerContext, call: MemberCall): Promise<Result<Decision>> {
-  const active = await context.ports.policies.load(call.policyVersion);
-  if (active === null) return fail("policy_unavailable");
-  const record = context.store.record;
-  if (record === null) return unknownCustomer();
-  const nowMs = context.ports.clock.nowMs();
-  const keyed = {
-    customer: call.member,
-    op: call.op,
-    key: call.idempotencyKey,
-    fingerprint: call.fingerprint,
-  };
-  const replayed = replay(context.store, keyed, nowMs);
-  if (replayed !== null) return replayed;
-  const route = routeOrgEntitlement(active.policy, record, call.entitlement);
-  if (route.kind !== "local") {
-    const refused = route.kind === "refused";
-    return refuse(
-      context,
-      keyed,
-      {
-        customer: call.member,
-        entitlement: call.entitlement,
-        reason: refused ? route.reason : "not_entitled",
-        message: refused ? route.message : "",
-        plan: refused ? route.plan : null,
-        meteredOn: record.id,
-        amount: call.amount ?? call.requestedAmount,
-        policyVersion: active.version,
-      },
-      nowMs,
-    );
-  }
-  const local = { plan: route.plan.name, entitlement: route.entitlement, meteredOn: record.id };
-  const call_ = { ...local, amount: call.amount, hold: null, ttlMs: call.ttlMs };
-  const result = decideLocally(context, active.policy, keyed, call_, nowMs, () =>
-    memberHoldId(context.objectId),
-  );
-  if (call.op === "reserve") await context.ports.alarm.schedule();
-  return result;
-}
-
 /** A call resolved to a plan and a definition on the object that meters it. */
 export interface LocalCall {
   plan: string;
@@ -254,7 +211,7 @@ function toRequest(op: string, call: LocalCall, holdId: () => string): MeterRequ
 }
 
 /** A refusal (not entitled, no org, no plan) as a decision, remembered under its key. */
-function refuse(
+export function refuse(
   context: CustomerContext,
   keyed: KeyedCall,
   args: Parameters<typeof refusalDecision>[0],
