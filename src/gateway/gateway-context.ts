@@ -1,5 +1,6 @@
 /** What a gateway call needs from its surroundings, and the gateway's log lines (never a key in full). */
-import { type GatewayError, gatewayError } from "./openai-errors";
+import { fail } from "../errors/catalogue";
+import { type OpenAiError, openAiError } from "./openai-errors";
 
 export interface GatewayContext {
   env: Env;
@@ -14,16 +15,16 @@ export function loggableKey(key: string): string {
 }
 
 /** `502`: the upstream could not be reached at all. */
-export function upstreamUnreachable(): GatewayError {
-  return gatewayError(502, "upstream_unreachable", "the upstream API could not be reached");
+export function upstreamUnreachable(): OpenAiError {
+  return openAiError(fail("upstream_unreachable", "the upstream API could not be reached"));
 }
 
 /**
  * `502`: the upstream refused the gateway's own key. Its 401 is not passed on: the caller's key is fine, and
  * the upstream's message may quote part of the gateway's key.
  */
-export function upstreamAuthFailed(): GatewayError {
-  return gatewayError(502, "upstream_auth_failed", "the upstream API refused the gateway's credentials");
+export function upstreamAuthFailed(): OpenAiError {
+  return openAiError(fail("upstream_auth_failed", "the upstream API refused the gateway's credentials"));
 }
 
 /** One log line for an upstream that could not be reached or refused the gateway's key. */

@@ -4,7 +4,7 @@
  * replaced by `[redacted]`. Some upstreams echo the request's headers in their errors; the gateway's key is
  * among them.
  */
-import { concatBytes } from "../http/read-capped";
+import { concatBytes } from "../lib/read-capped";
 import { clientResponseHeaders } from "./headers";
 
 /** How much of an upstream error body reaches the client. */

@@ -1,5 +1,5 @@
 /** zod schemas of the customer routes: they validate requests and document responses (SPEC §5.2). */
-import { z } from "zod";
+import { z } from "@hono/zod-openapi";
 import type { CustomerPatch, CustomerState } from "../objects/contract";
 import { nestsWithin } from "../policy/json-depth";
 import { identifierSchema, requestObject } from "./schemas";

@@ -36,16 +36,16 @@ function parseTtl(ttl: number | string | undefined): number {
 export async function meter(env: Env, op: MeterOp, body: MeterBody, active: ActivePolicy): Promise<Decision> {
   const entitlement = body.entitlement ?? null;
   if (op !== "settle" && (entitlement === null || !active.policy.entitlementNames.has(entitlement))) {
-    throw new ApiError(400, "unknown_entitlement", `entitlement ${entitlement} is in no plan of the policy`);
+    throw new ApiError("unknown_entitlement", `entitlement ${entitlement} is in no plan of the policy`);
   }
   const def = entitlement === null ? undefined : entitlementDefinition(active.policy, entitlement);
   // A settle's credit is its hold's, known only to the object: strings are checked there.
   const early = op === "settle" && typeof body.amount === "string" ? null : (body.amount ?? null);
   const amount = normaliseAmount(early, def);
-  if (!amount.ok) throw new ApiError(400, "invalid_amount", amount.message);
+  if (!amount.ok) throw new ApiError("invalid_amount", amount.message);
   // A hold of nothing only takes a place among the object's live holds (SPEC §11 "Bounds").
   if (op === "reserve" && amount.amount === 0) {
-    throw new ApiError(400, "invalid_amount", "a reserve's amount must be greater than 0");
+    throw new ApiError("invalid_amount", "a reserve's amount must be greater than 0");
   }
   const ttlMs = op === "reserve" ? parseTtl(body.ttl) : null;
   const result = await withCustomer(env, body.customer, (stub, alternateId) =>

@@ -40,11 +40,11 @@ export function requireAdmin(): MiddlewareHandler<AppEnv> {
   return async function requireAdminMiddleware(c, next) {
     const expected = c.env.ADMIN_TOKEN;
     if (expected === undefined || expected === "") {
-      throw new ApiError(503, "not_configured", "ADMIN_TOKEN is not configured; the /v1 API is disabled");
+      throw new ApiError("not_configured", "ADMIN_TOKEN is not configured; the /v1 API is disabled");
     }
     const given = bearerToken(c.req.header("authorization"));
     if (given === null || !(await tokensEqual(given, expected))) {
-      throw new ApiError(401, "unauthorized", "missing or invalid bearer token", undefined, {
+      throw new ApiError("unauthorized", "missing or invalid bearer token", undefined, {
         "WWW-Authenticate": 'Bearer realm="tollgate"',
       });
     }

@@ -3,7 +3,9 @@
  * request yields exactly one JSON log line `{ requestId, method, path, status, ms }`.
  */
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "../types";
+
+/** The Hono environment of any app behind this middleware: the Worker's bindings and the request id. */
+export type RequestIdEnv = { Bindings: Env; Variables: { requestId: string } };
 
 /** A client-sent id is echoed only when it is short and harmless to put in logs and headers. */
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -35,7 +37,7 @@ export function loggablePath(path: string): string {
 }
 
 /** Middleware factory: set `requestId`, stamp `X-Request-Id` on the response, log one line. */
-export function requestId(): MiddlewareHandler<AppEnv> {
+export function requestId(): MiddlewareHandler<RequestIdEnv> {
   return async function requestIdMiddleware(c, next) {
     const startedMs = Date.now();
     const id = chooseRequestId(c.req.header("x-request-id"));
