@@ -10,7 +10,7 @@ export interface GatewayContext {
 }
 
 /** A key as it may be logged: its first 6 characters (SPEC §11 "Secrets"). */
-export function loggableKey(key: string): string {
+function loggableKey(key: string): string {
   return key.length > 6 ? `${key.slice(0, 6)}…` : key;
 }
 

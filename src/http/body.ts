@@ -11,7 +11,7 @@ import type { AppEnv } from "./types";
 /** 64 KiB: the default for `/v1` JSON bodies. */
 export const JSON_LIMIT_BYTES = 64 * 1024;
 /** 1 MiB: policy bodies. */
-export const POLICY_LIMIT_BYTES = 1024 * 1024;
+const POLICY_LIMIT_BYTES = 1024 * 1024;
 /**
  * 1 MiB: `PUT /v1/customers/:id/state` (SPEC §11 "HTTP"). Any export at the bounds of §11 with ordinary
  * identifiers fits (1,000 holds and 100 alternate IDs make about 300 KB); only identifiers of hundreds of
@@ -28,7 +28,7 @@ function mediaType(c: Context<AppEnv>): string | null {
 }
 
 /** `application/json` or any structured `…/…+json` type (RFC 6839). */
-export function isJsonMediaType(essence: string): boolean {
+function isJsonMediaType(essence: string): boolean {
   return essence === "application/json" || /^[a-z0-9!#$&^_.-]+\/[a-z0-9!#$&^_.+-]+\+json$/.test(essence);
 }
 

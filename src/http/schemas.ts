@@ -98,7 +98,7 @@ const decisionSchemaMatches: Same<z.infer<typeof decisionSchema>, Decision> = tr
 void decisionSchemaMatches;
 
 /** A policy version: the first 16 hex digits of SHA-256 over the canonical document (SPEC §11). */
-export const policyVersionSchema = z.string().openapi({ example: "9c1e0a7b3d5f2e41" });
+const policyVersionSchema = z.string().openapi({ example: "9c1e0a7b3d5f2e41" });
 
 /** `PUT /v1/policy` → `{ version }`. */
 export const policyVersionResponseSchema = z

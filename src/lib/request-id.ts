@@ -15,7 +15,7 @@ const SENSITIVE_PARENTS = new Set(["alternate-ids", "customers"]);
 const KEPT_CHARS = 6;
 
 /** The id to use for a request: the client's when sane, else a fresh UUID. */
-export function chooseRequestId(incoming: string | undefined): string {
+function chooseRequestId(incoming: string | undefined): string {
   return incoming !== undefined && SANE_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
 }
 
@@ -24,7 +24,7 @@ export function chooseRequestId(incoming: string | undefined): string {
  * 6 characters, because every customer route accepts an alternate ID in place of the id (SPEC §3.4) and
  * logs may show at most 6 characters of one.
  */
-export function loggablePath(path: string): string {
+function loggablePath(path: string): string {
   const segments = path.split("/");
   for (let i = 1; i < segments.length; i++) {
     const parent = segments[i - 1];

@@ -7,7 +7,7 @@ const SECRET_NAMES = ["ADMIN_TOKEN", "OPENAI_API_KEY", "WEBHOOK_SECRET"] as cons
 const MAX_LOGGED_CHARS = 2000;
 
 /** Remove configured secret values from text bound for a log line (defence in depth: SPEC §8). */
-export function redactSecrets(text: string, env: Partial<Env> | undefined): string {
+function redactSecrets(text: string, env: Partial<Env> | undefined): string {
   let out = text;
   for (const name of SECRET_NAMES) {
     const secret = env?.[name];

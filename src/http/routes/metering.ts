@@ -15,14 +15,14 @@ const base = {
 const entitlementFields = { ...base, entitlement: identifierSchema, amount: amountSchema.optional() };
 
 export const checkBodySchema = requestObject(entitlementFields).openapi("MeterRequest");
-export const reserveBodySchema = requestObject({
+const reserveBodySchema = requestObject({
   ...entitlementFields,
   ttl: z
     .union([z.number(), z.string().max(64)])
     .optional()
     .openapi({ description: "Hold lifetime: a duration (`10m`) or seconds; default 10 min, at most 7 days" }),
 }).openapi("ReserveRequest");
-export const settleBodySchema = requestObject({
+const settleBodySchema = requestObject({
   ...base,
   holdId: identifierSchema,
   amount: amountSchema.optional(),
