@@ -48,9 +48,7 @@ export async function handleGatewayRequest(request: Request, ctx: GatewayContext
   if (!path.ok) return errorResponse(path.error);
   const active = await getActivePolicy(env);
   if (active === null) {
-    return errorResponse(
-      openAiError(fail("policy_unavailable", "no policy is loaded; PUT /v1/policy first")),
-    );
+    return errorResponse(openAiError(fail("policy_unavailable")));
   }
   // Before the body: an unknown key costs no read of up to 16 MiB.
   if (!(await keyIsKnown(env, key))) return errorResponse(unauthorized());

@@ -54,7 +54,7 @@ export function invalidPolicy(issues: Issue[]): ApiError {
 
 /** `503 policy_unavailable`: no valid policy has ever been stored; the gate never invents limits (SPEC §1). */
 export function policyUnavailable(): ApiError {
-  return new ApiError("policy_unavailable", "no policy is loaded; PUT /v1/policy first");
+  return new ApiError("policy_unavailable");
 }
 
 /** Write the error envelope for one ApiError (also usable outside `onError`, e.g. in `notFound`). */
