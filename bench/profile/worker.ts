@@ -15,12 +15,12 @@
  *   /p/fetch/*  a bare pass-through to OPENAI_BASE_URL: the floor of the gateway
  */
 import { Hono } from "hono";
-import { createApp } from "../../src/http/app";
 import { readJson } from "../../src/http/body";
 import { requireAdmin } from "../../src/http/middleware/auth";
-import { requestId } from "../../src/http/middleware/request-id";
 import { checkBodySchema } from "../../src/http/routes/metering";
 import type { AppEnv } from "../../src/http/types";
+import { createApp } from "../../src/index";
+import { requestId } from "../../src/lib/request-id";
 import { customerStub } from "../../src/objects/directory";
 import { getActivePolicy } from "../../src/policy/store";
 import baseline from "../baseline/worker";

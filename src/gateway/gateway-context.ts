@@ -1,5 +1,6 @@
 /** What a gateway call needs from its surroundings, and the gateway's log lines (never a key in full). */
-import { type GatewayError, gatewayError } from "./openai-errors";
+import { fail } from "../errors/catalogue";
+import { type OpenAiError, openAiError } from "./openai-errors";
 
 export interface GatewayContext {
   env: Env;
@@ -9,21 +10,21 @@ export interface GatewayContext {
 }
 
 /** A key as it may be logged: its first 6 characters (SPEC §11 "Secrets"). */
-export function loggableKey(key: string): string {
+function loggableKey(key: string): string {
   return key.length > 6 ? `${key.slice(0, 6)}…` : key;
 }
 
 /** `502`: the upstream could not be reached at all. */
-export function upstreamUnreachable(): GatewayError {
-  return gatewayError(502, "upstream_unreachable", "the upstream API could not be reached");
+export function upstreamUnreachable(): OpenAiError {
+  return openAiError(fail("upstream_unreachable", "the upstream API could not be reached"));
 }
 
 /**
  * `502`: the upstream refused the gateway's own key. Its 401 is not passed on: the caller's key is fine, and
  * the upstream's message may quote part of the gateway's key.
  */
-export function upstreamAuthFailed(): GatewayError {
-  return gatewayError(502, "upstream_auth_failed", "the upstream API refused the gateway's credentials");
+export function upstreamAuthFailed(): OpenAiError {
+  return openAiError(fail("upstream_auth_failed", "the upstream API refused the gateway's credentials"));
 }
 
 /** One log line for an upstream that could not be reached or refused the gateway's key. */

@@ -1,6 +1,6 @@
 /** Building the gateway's responses: OpenAI-shaped errors and the RateLimit headers of the decisions made. */
 import type { CompiledPolicy, Decision } from "../domain/types";
-import { errorBody, type GatewayError } from "./openai-errors";
+import { errorBody, type OpenAiError } from "./openai-errors";
 import { rateLimitHeaders, rateLimitItems } from "./ratelimit-headers";
 
 /** RateLimit headers for the decisions of one call (the model's entitlement first, then `requests`). */
@@ -22,7 +22,7 @@ export function decisionHeaders(
 }
 
 /** An OpenAI-shaped error response. */
-export function errorResponse(error: GatewayError, headers: Record<string, string> = {}): Response {
+export function errorResponse(error: OpenAiError, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(errorBody(error)), {
     status: error.status,
     headers: { "content-type": "application/json", ...headers, ...error.headers },

@@ -5,6 +5,7 @@
  * settles exactly once; the work runs under `waitUntil`, so a client that goes away cannot stop a settle.
  */
 import type { Decision } from "../domain/types";
+import { fail } from "../errors/catalogue";
 import type { ActivePolicy } from "../policy/store";
 import { readUpstream } from "./body-reader";
 import type { MeteredEndpoint } from "./endpoints";
@@ -20,7 +21,7 @@ import { clientResponseHeaders } from "./headers";
 import { meterStream } from "./metered-stream";
 import { gatewayFailure, identifyKey, reserveByKey, settleHold } from "./metering";
 import { routeModel } from "./model-routes";
-import { type GatewayError, gatewayError, refusalFor, unauthorized } from "./openai-errors";
+import { type OpenAiError, openAiError, refusalFor, unauthorized } from "./openai-errors";
 import { countChars } from "./prompt-chars";
 import { redactedUpstreamError } from "./redaction";
 import { type ShapedRequest, shapeRequest } from "./request-shaping";
@@ -83,7 +84,7 @@ const decodeUtf8 = (bytes: Uint8Array): string | null => {
 };
 
 /** A refusal found before the key was checked: a key that is no customer's is 401 first. */
-async function refuseAfterAuth(call: MeteredCall, error: GatewayError): Promise<Response> {
+async function refuseAfterAuth(call: MeteredCall, error: OpenAiError): Promise<Response> {
   const customer = await identifyKey(call.ctx.env, call.key);
   return errorResponse(customer === null ? unauthorized() : error);
 }
@@ -93,18 +94,16 @@ export async function forwardMetered(call: MeteredCall): Promise<Response> {
   const { ctx, key, active } = call;
   const text = decodeUtf8(call.body);
   if (text === null)
-    return refuseAfterAuth(call, gatewayError(400, "invalid_json", "the body is not valid UTF-8"));
+    return refuseAfterAuth(call, openAiError(fail("invalid_json", "the body is not valid UTF-8")));
   const shaped = shapeRequest(call.endpoint, text, active.policy.gateway.defaultMaxTokens);
-  if (!shaped.ok) {
-    const { status, code, message, param } = shaped.error;
-    return refuseAfterAuth(call, gatewayError(status, code, message, { param }));
-  }
+  if (!shaped.ok) return refuseAfterAuth(call, openAiError(shaped.error));
   const request = shaped.request;
   const entitlement = routeModel(active.policy.gateway, request.model);
   if (entitlement === null) {
     return refuseAfterAuth(
       call,
-      gatewayError(403, "model_not_allowed", `model ${request.model} is not available through this gateway`, {
+      openAiError({
+        ...fail("model_not_allowed", `model ${request.model} is not available through this gateway`),
         param: "model",
       }),
     );
@@ -187,7 +186,7 @@ async function forward(
     // Cut short before the JSON ended: what arrived is all we know of the output.
     const settled = await hold.settle(settleAmount(request.promptTokens, null, countChars(text)));
     return errorResponse(
-      gatewayError(502, "upstream_incomplete", "the upstream response was cut short"),
+      openAiError(fail("upstream_incomplete", "the upstream response was cut short")),
       headersFor(settled),
     );
   }

@@ -5,18 +5,18 @@
  */
 import { DEFAULT_HOLD_TTL_MS } from "../domain/holds";
 import type { Decision } from "../domain/types";
-import { type Failure, statusOf } from "../errors/catalogue";
+import type { Failure } from "../errors/catalogue";
 import type { GatewayReserve, MeterCall, Result } from "../objects/contract";
 import { alternateIdOwner, type CustomerCall, customerStub, withCustomer } from "../objects/directory";
-import { type GatewayError, gatewayError, unauthorized } from "./openai-errors";
+import { type OpenAiError, openAiError, unauthorized } from "./openai-errors";
 
 /** An object's answer and whose object gave it; `customer_not_found` when the key is no customer's. */
 export type KeyedResult = { ok: true; customer: string; decision: Decision } | Failure;
 
 /** An object's failure as the gateway answers it: a key that is no customer's is 401 (SPEC §6). */
-export function gatewayFailure(failure: Failure): GatewayError {
+export function gatewayFailure(failure: Failure): OpenAiError {
   if (failure.code === "customer_not_found") return unauthorized();
-  return gatewayError(statusOf(failure.code), failure.code, failure.message);
+  return openAiError(failure);
 }
 
 function call(op: MeterCall["op"], entitlement: string | null, policyVersion: string): MeterCall {

@@ -33,7 +33,7 @@ export function rawTarget(url: string): { pathname: string; search: string } {
 const FORBIDDEN = /[%\\\u0000-\u001f\u007f]/;
 
 /** Whether `path` (relative, no leading `/`) is canonical: non-empty segments, none `.`/`..`, nothing forbidden. */
-export function isCanonicalPath(path: string): boolean {
+function isCanonicalPath(path: string): boolean {
   if (path === "" || FORBIDDEN.test(path)) return false;
   return path.split("/").every((segment) => segment !== "" && segment !== "." && segment !== "..");
 }

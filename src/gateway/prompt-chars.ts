@@ -7,7 +7,7 @@
 import type { MeteredEndpoint } from "./endpoints";
 
 /** Characters per token in every estimate the gateway makes. */
-export const CHARS_PER_TOKEN = 4;
+const CHARS_PER_TOKEN = 4;
 
 // Fields that hold text a model reads, at any depth of a message, content part or input item.
 const TEXT_KEYS = [

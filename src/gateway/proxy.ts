@@ -6,7 +6,8 @@
  * only `gateway.requests`. Nothing refused here reaches the upstream.
  */
 import type { Decision } from "../domain/types";
-import { readCapped } from "../http/read-capped";
+import { fail } from "../errors/catalogue";
+import { readCapped } from "../lib/read-capped";
 import { getActivePolicy } from "../policy/store";
 import { GATEWAY_BODY_LIMIT_BYTES } from "./body-reader";
 import { admitEndpoint, admitPath, OPENAI_DOOR } from "./door";
@@ -20,10 +21,9 @@ import { decisionHeaders, errorResponse, withHeaders } from "./gateway-response"
 import { bearerToken, clientResponseHeaders, upstreamRequestHeaders } from "./headers";
 import { forwardMetered, type MeteredCall } from "./metered-call";
 import { gatewayFailure, identifyKey, keyIsKnown, meterByKey } from "./metering";
-import { gatewayError, refusalFor, unauthorized } from "./openai-errors";
+import { openAiError, refusalFor, unauthorized } from "./openai-errors";
 import { redactedUpstreamError } from "./redaction";
 
-export const GATEWAY_PREFIX = OPENAI_DOOR.prefix;
 const DEFAULT_BASE_URL = "https://api.openai.com/v1";
 
 /** The upstream URL: the base URL, the canonical path and the original query string (SPEC §11). */
@@ -38,7 +38,7 @@ export async function handleGatewayRequest(request: Request, ctx: GatewayContext
   const apiKey = env.OPENAI_API_KEY;
   if (apiKey === undefined || apiKey === "") {
     return errorResponse(
-      gatewayError(503, "not_configured", "the gateway is not configured: OPENAI_API_KEY is not set"),
+      openAiError(fail("not_configured", "the gateway is not configured: OPENAI_API_KEY is not set")),
     );
   }
   const key = bearerToken(request.headers.get("authorization"));
@@ -48,9 +48,7 @@ export async function handleGatewayRequest(request: Request, ctx: GatewayContext
   if (!path.ok) return errorResponse(path.error);
   const active = await getActivePolicy(env);
   if (active === null) {
-    return errorResponse(
-      gatewayError(503, "policy_unavailable", "no policy is loaded; PUT /v1/policy first"),
-    );
+    return errorResponse(openAiError(fail("policy_unavailable")));
   }
   // Before the body: an unknown key costs no read of up to 16 MiB.
   if (!(await keyIsKnown(env, key))) return errorResponse(unauthorized());
@@ -63,7 +61,7 @@ export async function handleGatewayRequest(request: Request, ctx: GatewayContext
   );
   if (body === null) {
     return errorResponse(
-      gatewayError(413, "payload_too_large", `the request body exceeds ${GATEWAY_BODY_LIMIT_BYTES} bytes`),
+      openAiError(fail("payload_too_large", `the request body exceeds ${GATEWAY_BODY_LIMIT_BYTES} bytes`)),
     );
   }
   const target = upstreamUrl(env, path.value.path, path.value.search);

@@ -4,7 +4,7 @@
  * replaced by `[redacted]`. Some upstreams echo the request's headers in their errors; the gateway's key is
  * among them.
  */
-import { concatBytes } from "../http/read-capped";
+import { concatBytes } from "../lib/read-capped";
 import { clientResponseHeaders } from "./headers";
 
 /** How much of an upstream error body reaches the client. */
@@ -13,7 +13,7 @@ export const UPSTREAM_ERROR_LIMIT_BYTES = 1024 * 1024;
 const REDACTED = new TextEncoder().encode("[redacted]");
 
 /** Text with every occurrence of `secret` replaced (an empty secret changes nothing). */
-export function redactKey(text: string, secret: string): string {
+function redactKey(text: string, secret: string): string {
   return secret === "" ? text : text.split(secret).join("[redacted]");
 }
 

@@ -7,7 +7,9 @@
  * that honours it cannot take a hard meter past its limit. `stream` must be a boolean; a Responses call with
  * `background: true` is refused (its usage never comes back on this connection).
  */
+import { fail } from "../errors/catalogue";
 import { canStream, type MeteredEndpoint } from "./endpoints";
+import type { ParamFailure } from "./openai-errors";
 import { promptChars, tokensFromChars } from "./prompt-chars";
 
 export interface ShapedRequest {
@@ -25,20 +27,13 @@ export interface ShapedRequest {
   body: string;
 }
 
-export interface ShapeError {
-  status: 400;
-  code: "invalid_json" | "invalid_request";
-  param: string | null;
-  message: string;
-}
-
-export type ShapeResult = { ok: true; request: ShapedRequest } | { ok: false; error: ShapeError };
+export type ShapeResult = { ok: true; request: ShapedRequest } | { ok: false; error: ParamFailure };
 
 // Upstream caps `n` at 128; a larger value is refused there, and must not make the reservation absurd here.
 const MAX_CHOICES = 128;
 
 function invalid(message: string, param: string | null = null): ShapeResult {
-  return { ok: false, error: { status: 400, code: "invalid_request", param, message } };
+  return { ok: false, error: { ...fail("invalid_request", message), param } };
 }
 
 /** A token count the client set: a finite number ≥ 0 (rounded up), else undefined (absent, null, junk). */
@@ -126,10 +121,8 @@ export function shapeRequest(endpoint: MeteredEndpoint, text: string, defaultMax
     return {
       ok: false,
       error: {
-        status: 400,
-        code: "invalid_json",
+        ...fail("invalid_json", `the body is not valid JSON: ${(error as Error).message}`),
         param: null,
-        message: `the body is not valid JSON: ${(error as Error).message}`,
       },
     };
   }

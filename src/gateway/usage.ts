@@ -51,7 +51,7 @@ function responsesOutputChars(output: unknown): number {
 }
 
 /** Generated characters of a complete (non-streamed) response body. */
-export function outputChars(endpoint: MeteredEndpoint, body: unknown): number {
+function outputChars(endpoint: MeteredEndpoint, body: unknown): number {
   if (!isRecord(body)) return 0;
   if (endpoint === "responses") return responsesOutputChars(body.output);
   if (endpoint === "embeddings" || !Array.isArray(body.choices)) return 0;

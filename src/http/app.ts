@@ -1,16 +1,15 @@
 /**
- * The HTTP app (SPEC §5): request ids and logs, `/v1` auth, health, docs, the resource routes, and the
- * 404 / 405 / error envelopes. `src/index.ts` serves `createApp()`.
+ * The Worker's front app (SPEC §5): request ids and the log line for every path, `/v1` auth, health, docs,
+ * the admin routes, and the 404 / 405 / error envelopes. The entry (`src/index.ts`) mounts the gateway on it.
  */
-import { Hono } from "hono";
+import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
+import { requestId } from "../lib/request-id";
 import { readPolicyState } from "../policy/store";
 import { webhookConfig } from "../webhooks/config";
 import { ApiError, errorResponse, onError } from "./errors";
 import { requireAdmin } from "./middleware/auth";
-import { requestId } from "./middleware/request-id";
-import { registerDocsRoutes, registerRoute } from "./openapi";
+import { jsonDoc, registerDocsRoutes, renderInvalid, serve } from "./openapi";
 import { registerCustomerRoutes } from "./routes/customers";
-import { registerGatewayRoutes } from "./routes/gateway";
 import { registerMeteringRoutes } from "./routes/metering";
 import { registerPolicyRoutes } from "./routes/policy";
 import { healthResponseSchema } from "./schemas";
@@ -43,54 +42,51 @@ function allowedMethods(table: RouteTable, path: string): string[] {
   return [...methods].sort();
 }
 
-/** Build the Worker's app. Each call returns a fresh app (tests build their own to vary the env). */
-export function createApp(): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
+const healthRoute = createRoute({
+  method: "get",
+  path: "/healthz",
+  summary: "Health and the active policy version",
+  tags: ["meta"],
+  responses: { 200: jsonDoc("Always ok while the Worker runs", healthResponseSchema) },
+});
+
+/** Build the admin app. Each call returns a fresh app (tests build their own to vary the env). */
+export function createApp(): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: renderInvalid });
+  // First, for every path (the gateway's too): the request id, `X-Request-Id` and one log line.
   app.use("*", requestId());
   // Before any route: an unknown /v1 path without a token is 401, not 404 (SPEC §11 "HTTP").
   app.use("/v1/*", requireAdmin());
 
-  app.get("/healthz", async (c) => {
+  serve(app, healthRoute, async (c) => {
     const { active, state } = await readPolicyState(c.env);
     const hooks = webhookConfig(c.env);
     // Says why events are not delivered (SPEC §11), never what the secret is.
     const webhooks =
       hooks.state === "misconfigured" ? { state: hooks.state, reason: hooks.reason } : { state: hooks.state };
-    return c.json({ ok: true, policyVersion: active?.version ?? null, policyState: state, webhooks });
-  });
-  registerRoute({
-    method: "get",
-    path: "/healthz",
-    summary: "Health and the active policy version",
-    tags: ["meta"],
-    responses: { 200: { description: "Always ok while the Worker runs", schema: healthResponseSchema } },
+    return c.json({ ok: true, policyVersion: active?.version ?? null, policyState: state, webhooks }, 200);
   });
   registerDocsRoutes(app);
   registerPolicyRoutes(app);
   registerCustomerRoutes(app);
   registerMeteringRoutes(app);
-  registerGatewayRoutes(app);
 
-  // Built on the first miss, after every route file has registered its routes.
+  // Built on the first miss, after every route (the gateway's too) is registered.
   let table: RouteTable | null = null;
   app.notFound((c) => {
     table ??= app.routes
       .filter((route) => route.method !== "ALL")
       .map((route) => ({ pattern: routePattern(route.path), method: route.method }));
     const allow = allowedMethods(table, c.req.path);
-    if (allow.length === 0)
-      return errorResponse(c, new ApiError(404, "not_found", `no route for ${c.req.path}`));
+    if (allow.length === 0) return errorResponse(c, new ApiError("not_found", `no route for ${c.req.path}`));
     if (c.req.method === "OPTIONS") return c.body(null, 204, { Allow: allow.join(", ") });
     return errorResponse(
       c,
       new ApiError(
-        405,
         "method_not_allowed",
         `${c.req.method} is not allowed here; use ${allow.join(", ")}`,
         { allow },
-        {
-          Allow: allow.join(", "),
-        },
+        { Allow: allow.join(", ") },
       ),
     );
   });

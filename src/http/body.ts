@@ -4,14 +4,14 @@
  */
 import type { Context } from "hono";
 import type { z } from "zod";
+import { readCapped } from "../lib/read-capped";
 import { ApiError, type Issue, invalidPolicy, invalidRequest } from "./errors";
-import { readCapped } from "./read-capped";
 import type { AppEnv } from "./types";
 
 /** 64 KiB: the default for `/v1` JSON bodies. */
 export const JSON_LIMIT_BYTES = 64 * 1024;
 /** 1 MiB: policy bodies. */
-export const POLICY_LIMIT_BYTES = 1024 * 1024;
+const POLICY_LIMIT_BYTES = 1024 * 1024;
 /**
  * 1 MiB: `PUT /v1/customers/:id/state` (SPEC §11 "HTTP"). Any export at the bounds of §11 with ordinary
  * identifiers fits (1,000 holds and 100 alternate IDs make about 300 KB); only identifiers of hundreds of
@@ -28,22 +28,18 @@ function mediaType(c: Context<AppEnv>): string | null {
 }
 
 /** `application/json` or any structured `…/…+json` type (RFC 6839). */
-export function isJsonMediaType(essence: string): boolean {
+function isJsonMediaType(essence: string): boolean {
   return essence === "application/json" || /^[a-z0-9!#$&^_.-]+\/[a-z0-9!#$&^_.+-]+\+json$/.test(essence);
 }
 
 function tooLarge(limitBytes: number): ApiError {
-  return new ApiError(413, "payload_too_large", `the request body exceeds ${limitBytes} bytes`, {
+  return new ApiError("payload_too_large", `the request body exceeds ${limitBytes} bytes`, {
     limitBytes,
   });
 }
 
 function unsupported(essence: string, accepted: string): ApiError {
-  return new ApiError(
-    415,
-    "unsupported_media_type",
-    `Content-Type ${essence} is not accepted; use ${accepted}`,
-  );
+  return new ApiError("unsupported_media_type", `Content-Type ${essence} is not accepted; use ${accepted}`);
 }
 
 /** A declared Content-Length over the limit is refused before anything else is looked at. */
@@ -81,7 +77,7 @@ export function toIssues(error: z.ZodError): Issue[] {
 /**
  * Read, parse and validate a JSON body. A missing Content-Type is read as JSON and an empty body as `{}`.
  * Throws `413 payload_too_large`, `415 unsupported_media_type`, `400 invalid_json` or `400 invalid_request`
- * (with `details.issues`). The parsed value (before validation) is kept as the `body` variable.
+ * (with `details.issues`).
  */
 export async function readJson<S extends z.ZodType>(
   c: Context<AppEnv>,
@@ -93,7 +89,7 @@ export async function readJson<S extends z.ZodType>(
   const essence = mediaType(c);
   if (essence !== null && !isJsonMediaType(essence)) throw unsupported(essence, "application/json");
   const invalidJson = (detail: string) =>
-    new ApiError(400, "invalid_json", `the body is not valid JSON: ${detail}`);
+    new ApiError("invalid_json", `the body is not valid JSON: ${detail}`);
   const text = await readText(c, limitBytes, () => invalidJson("not UTF-8"));
   let parsed: unknown = {};
   if (text.trim() !== "") {
@@ -103,7 +99,6 @@ export async function readJson<S extends z.ZodType>(
       throw invalidJson((error as Error).message);
     }
   }
-  c.set("body", parsed);
   const result = schema.safeParse(parsed);
   if (!result.success) throw invalidRequest(toIssues(result.error));
   return result.data;

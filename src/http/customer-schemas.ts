@@ -1,11 +1,11 @@
 /** zod schemas of the customer routes: they validate requests and document responses (SPEC §5.2). */
-import { z } from "zod";
+import { z } from "@hono/zod-openapi";
 import type { CustomerPatch, CustomerState } from "../objects/contract";
 import { nestsWithin } from "../policy/json-depth";
 import { identifierSchema, requestObject } from "./schemas";
 
 /** Metadata's size as stored and exported (its JSON as `JSON.stringify` writes it, in UTF-8). */
-export const METADATA_LIMIT_BYTES = 32 * 1024;
+const METADATA_LIMIT_BYTES = 32 * 1024;
 
 // Metadata is the caller's own JSON, kept as given; its depth is capped so it can cross RPC and storage. Its
 // size is measured as it will be written back, not as sent (`9E20` is exported as 21 digits), so a state

@@ -26,20 +26,19 @@ export function unwrap<T>(result: Result<T>, notFound: () => ApiError): T {
 }
 
 export const customerNotFound = (key: string) => () =>
-  new ApiError(404, "customer_not_found", `customer ${key} not found`);
+  new ApiError("customer_not_found", `customer ${key} not found`);
 
 function checkPlan(plan: string | null | undefined, active: ActivePolicy | null): void {
   if (plan === undefined || plan === null) return;
   if (active === null) throw policyUnavailable();
-  if (!active.policy.plans.has(plan))
-    throw new ApiError(400, "unknown_plan", `plan ${plan} is not in the policy`);
+  if (!active.policy.plans.has(plan)) throw new ApiError("unknown_plan", `plan ${plan} is not in the policy`);
 }
 
 /** The org a patch names, as a canonical id; `400 unknown_org` unless it is an existing customer of type org. */
 async function checkOrg(env: Env, org: string, self: string): Promise<string> {
   const found = await resolveCustomer(env, org);
   if (found === null || found.type !== "org" || found.id === self) {
-    throw new ApiError(400, "unknown_org", `org ${org} is not an existing customer of type org`);
+    throw new ApiError("unknown_org", `org ${org} is not an existing customer of type org`);
   }
   return found.id;
 }
@@ -63,7 +62,7 @@ async function checkRecord(
     fields.org === undefined || fields.org === null ? fields.org : await checkOrg(env, fields.org, id);
   // Checked against the merged record: turning a member into an org must drop its org in the same request.
   if (type === "org" && (org === undefined ? (existing?.org ?? null) : org) !== null) {
-    throw new ApiError(400, "invalid_request", "an org cannot belong to an org", {
+    throw new ApiError("invalid_request", "an org cannot belong to an org", {
       issues: [{ path: `${path}org`, message: "an org cannot have an org" }],
     });
   }
@@ -178,13 +177,13 @@ export async function restoreCustomerState(
 ): Promise<CustomerView> {
   const id = state.customer.id;
   if (id !== key) {
-    throw new ApiError(400, "invalid_request", "the state belongs to another customer", {
+    throw new ApiError("invalid_request", "the state belongs to another customer", {
       issues: [{ path: "customer.id", message: `must equal the URL id ${key}` }],
     });
   }
   const existing = await resolveCustomer(env, id);
   if (existing !== null && existing.id !== id) {
-    throw new ApiError(409, "alternate_id_taken", `${id} is an alternate ID of another customer`);
+    throw new ApiError("alternate_id_taken", `${id} is an alternate ID of another customer`);
   }
   // Validated exactly as an upsert of the whole record (SPEC §11 "Bounds"); the object claims the alternate IDs.
   const record = state.customer;

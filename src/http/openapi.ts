@@ -1,122 +1,95 @@
 /**
- * The OpenAPI 3.1 document (SPEC §5.4), generated from the zod schemas that validate requests. Route files
- * call `registerRoute` next to their handlers; `/openapi.json` and `/docs` serve the result.
+ * Routes declared once (SPEC §5.4, STYLE.md "Routes are declared once"): a `createRoute` declaration
+ * validates params and query (`@hono/zod-openapi`), its JSON body is read and validated here by the rules of
+ * SPEC §11 "HTTP" against the schema it declares, and the same declaration feeds `/openapi.json`.
  */
-import { OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from "@asteasolutions/zod-to-openapi";
+import { createRoute, type OpenAPIHono, type RouteConfig, type RouteHandler, z } from "@hono/zod-openapi";
 import { Scalar } from "@scalar/hono-api-reference";
-import type { Hono } from "hono";
-import type { z } from "zod";
+import type { MiddlewareHandler } from "hono";
+import { JSON_LIMIT_BYTES, readJson, toIssues } from "./body";
+import { invalidRequest } from "./errors";
 import { errorEnvelopeSchema } from "./schemas";
 import type { AppEnv } from "./types";
 
-/** Every documented schema and route. Module-global: the document is the same for every app instance. */
-export const registry = new OpenAPIRegistry();
 const BEARER = "bearerAuth";
-registry.registerComponent("securitySchemes", BEARER, {
-  type: "http",
-  scheme: "bearer",
-  description: "The ADMIN_TOKEN of the deployment",
-});
 
-/** One documented response: a JSON schema, or none (204). */
-export interface ResponseDoc {
-  description: string;
-  schema?: z.ZodType;
-  /** Defaults to application/json. */
-  contentType?: string;
+/**
+ * The app's `defaultHook`: a path or query parameter that fails its declared schema is `400
+ * invalid_request` with `details.issues`, in the envelope of every other error.
+ */
+export function renderInvalid(result: { success: true } | { success: false; error: z.ZodError }): void {
+  if (!result.success) throw invalidRequest(toIssues(result.error));
 }
 
-/** What a route file says about one route. `path` uses Hono syntax (`/v1/customers/:id`). */
-export interface RouteDoc {
-  method: "get" | "put" | "post" | "delete" | "patch";
-  path: string;
-  summary: string;
-  description?: string;
-  tags: string[];
-  /** A JSON body schema, or one schema per media type (policy bodies are JSON or YAML). */
-  body?: z.ZodType | Record<string, z.ZodType>;
-  params?: z.ZodObject;
-  query?: z.ZodObject;
-  /** Success responses by status. Common errors (401, 400, 413, 415) are added for `/v1` routes. */
-  responses: Record<number, ResponseDoc>;
-  /** Extra documented error statuses, e.g. `{ 404: "customer_not_found" }`. */
-  errors?: Record<number, string>;
-}
-
-const registered = new Set<string>();
-
-function errorResponse(description: string) {
+/** A documented error answer (the envelope), described by the codes it carries. */
+export function errorDoc(description: string) {
   return { description, content: { "application/json": { schema: errorEnvelopeSchema } } };
 }
 
-function toOpenApiPath(path: string): string {
-  return path.replace(/:([A-Za-z0-9_]+)(\{[^}]*\})?\??/g, "{$1}");
+/** A documented JSON answer. */
+export function jsonDoc<S extends z.ZodType>(description: string, schema: S) {
+  return { description, content: { "application/json": { schema } } };
+}
+
+/** A JSON request body of the declaration. */
+export function jsonBody<S extends z.ZodType>(schema: S) {
+  return { required: true, content: { "application/json": { schema } } };
 }
 
 /**
- * Document one route. Idempotent per method and path, so creating several apps (tests) does not
- * duplicate operations.
+ * The declaration as documented: `/v1` routes carry the bearer scheme and their 401 / 503, routes with a
+ * body the body errors; a route's own entries win.
  */
-export function registerRoute(doc: RouteDoc): void {
-  const key = `${doc.method} ${doc.path}`;
-  if (registered.has(key)) return;
-  registered.add(key);
-  const admin = doc.path === "/v1" || doc.path.startsWith("/v1/");
-  const responses: RouteConfig["responses"] = {};
-  for (const [status, r] of Object.entries(doc.responses)) {
-    responses[status] = r.schema
-      ? {
-          description: r.description,
-          content: { [r.contentType ?? "application/json"]: { schema: r.schema } },
-        }
-      : { description: r.description };
+function documented(route: RouteConfig): RouteConfig {
+  const admin = route.path === "/v1" || route.path.startsWith("/v1/");
+  const responses: RouteConfig["responses"] = { ...route.responses };
+  if (route.request?.body !== undefined) {
+    responses["400"] ??= errorDoc("invalid_json or invalid_request (details.issues)");
+    responses["413"] ??= errorDoc("payload_too_large");
+    responses["415"] ??= errorDoc("unsupported_media_type");
   }
-  if (doc.body !== undefined) {
-    responses["400"] ??= errorResponse("invalid_json or invalid_request (details.issues)");
-    responses["413"] ??= errorResponse("payload_too_large");
-    responses["415"] ??= errorResponse("unsupported_media_type");
-  }
-  for (const [status, code] of Object.entries(doc.errors ?? {})) responses[status] = errorResponse(code);
   if (admin) {
-    responses["401"] ??= errorResponse("unauthorized: missing or wrong bearer token");
-    responses["503"] ??= errorResponse("not_configured (no ADMIN_TOKEN) or policy_unavailable");
+    responses["401"] ??= errorDoc("unauthorized: missing or wrong bearer token");
+    responses["503"] ??= errorDoc("not_configured (no ADMIN_TOKEN) or policy_unavailable");
   }
-  const content =
-    doc.body === undefined
-      ? undefined
-      : Object.fromEntries(
-          Object.entries(isZodType(doc.body) ? { "application/json": doc.body } : doc.body).map(
-            ([type, schema]) => [type, { schema }],
-          ),
-        );
-  registry.registerPath({
-    method: doc.method,
-    path: toOpenApiPath(doc.path),
-    summary: doc.summary,
-    ...(doc.description === undefined ? {} : { description: doc.description }),
-    tags: doc.tags,
-    security: admin ? [{ [BEARER]: [] }] : [],
-    request: {
-      ...(content === undefined ? {} : { body: { required: true, content } }),
-      ...(doc.params === undefined ? {} : { params: doc.params }),
-      ...(doc.query === undefined ? {} : { query: doc.query }),
-    },
-    responses,
-  });
+  return { ...route, security: admin ? [{ [BEARER]: [] }] : [], responses };
 }
 
-function isZodType(value: z.ZodType | Record<string, z.ZodType>): value is z.ZodType {
-  return typeof (value as { safeParse?: unknown }).safeParse === "function";
+/** How a declared body is read: JSON validated here (with its byte limit), or read by the handler itself. */
+export type BodyReading = { limitBytes?: number } | "handler";
+
+/**
+ * Serve a declared route on the app. Params and query are validated by `@hono/zod-openapi` (failures go
+ * through the app's `defaultHook`); a JSON body is read by `readJson` (limits, media types, a missing
+ * Content-Type read as JSON, an empty body as `{}`) against the schema the declaration names, and its result
+ * is what `c.req.valid("json")` answers. The library's own body check is not used: it refuses a body
+ * without Content-Type, which SPEC §11 reads as JSON.
+ */
+export function serve<R extends RouteConfig>(
+  app: OpenAPIHono<AppEnv>,
+  route: R,
+  handler: RouteHandler<R, AppEnv>,
+  reading: BodyReading = {},
+): void {
+  const { body, ...request } = route.request ?? {};
+  app.openAPIRegistry.registerPath(documented(route));
+  const middleware: MiddlewareHandler<AppEnv>[] = [];
+  const media = body?.content["application/json"];
+  const schema = media !== undefined && "schema" in media ? media.schema : undefined;
+  if (body !== undefined && reading !== "handler" && schema instanceof z.ZodType) {
+    const limitBytes = reading.limitBytes ?? JSON_LIMIT_BYTES;
+    middleware.push(async function readDeclaredBody(c, next) {
+      c.req.addValidatedData("json", (await readJson(c, schema, { limitBytes })) as object);
+      await next();
+    });
+  }
+  // Documented above in full; served with params and query only, the body being read by the middleware.
+  app.openapi({ ...route, request, hide: true, middleware }, handler as never);
 }
 
-type OpenApiDocument = ReturnType<OpenApiGeneratorV31["generateDocument"]>;
-let cached: { count: number; document: OpenApiDocument } | null = null;
-
-/** The OpenAPI 3.1 document of everything registered so far (cached until something new is registered). */
-export function buildOpenApiDocument(): OpenApiDocument {
-  const count = registry.definitions.length;
-  if (cached?.count === count) return cached.document;
-  const document = new OpenApiGeneratorV31(registry.definitions).generateDocument({
+/** The OpenAPI 3.1 document of the app's declared routes. */
+function openApiDocument(app: OpenAPIHono<AppEnv>) {
+  return app.getOpenAPI31Document({
     openapi: "3.1.0",
     info: {
       title: "Tollgate",
@@ -126,12 +99,36 @@ export function buildOpenApiDocument(): OpenApiDocument {
     },
     security: [{ [BEARER]: [] }],
   });
-  cached = { count, document };
-  return document;
 }
 
 /** `GET /openapi.json` and `GET /docs` (a Scalar reference page; its script loads from a CDN in the browser). */
-export function registerDocsRoutes(app: Hono<AppEnv>): void {
-  app.get("/openapi.json", (c) => c.json(buildOpenApiDocument()));
-  app.get("/docs", Scalar<AppEnv>({ url: "/openapi.json", pageTitle: "Tollgate API reference" }));
+export function registerDocsRoutes(app: OpenAPIHono<AppEnv>): void {
+  app.openAPIRegistry.registerComponent("securitySchemes", BEARER, {
+    type: "http",
+    scheme: "bearer",
+    description: "The ADMIN_TOKEN of the deployment",
+  });
+  // Built on the first request, once every route file has declared its routes.
+  let document: ReturnType<typeof openApiDocument> | null = null;
+  const specRoute = createRoute({
+    method: "get",
+    path: "/openapi.json",
+    hide: true,
+    summary: "This document",
+    responses: { 200: { description: "The OpenAPI 3.1 document" } },
+  });
+  app.openapi(specRoute, (c) => {
+    document ??= openApiDocument(app);
+    return c.json(document);
+  });
+  const docsRoute = createRoute({
+    method: "get",
+    path: "/docs",
+    hide: true,
+    summary: "The API reference page",
+    responses: { 200: { description: "HTML" } },
+  });
+  const page = Scalar<AppEnv>({ url: "/openapi.json", pageTitle: "Tollgate API reference" });
+  // Scalar's middleware always answers the page; it never calls `next`.
+  app.openapi(docsRoute, async (c, next) => (await page(c, next)) ?? c.notFound());
 }

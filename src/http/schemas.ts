@@ -1,14 +1,10 @@
 /**
  * Shared zod schemas of the HTTP API. The same objects validate requests and feed /openapi.json (SPEC §5.4):
- * `.openapi("Name")` names a schema as a reusable component. Importing this module extends zod with
- * `.openapi()`, so route files that import from here may call it on their own schemas.
+ * `.openapi("Name")` names a schema as a reusable component (`z` from `@hono/zod-openapi` has `.openapi()`).
  */
-import { extendZodWithOpenApi } from "@asteasolutions/zod-to-openapi";
-import { z } from "zod";
+import { z } from "@hono/zod-openapi";
 import type { Decision, Outcome, Reason } from "../domain/types";
 import { policySchema } from "../policy/schema";
-
-extendZodWithOpenApi(z);
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting C0/C1 control characters is the point (SPEC §5.3).
 const NO_CONTROL_CHARACTERS = /^[^\u0000-\u001F\u007F-\u009F]*$/;
@@ -37,14 +33,6 @@ export const amountSchema = z.union([anyJsonNumber, z.string().max(64)]).openapi
 export function requestObject<Shape extends z.ZodRawShape>(shape: Shape) {
   return z.strictObject(shape);
 }
-
-/** One validation problem (`details.issues[]`). */
-export const issueSchema = z
-  .object({
-    path: z.string().openapi({ example: "plans.free.entitlements.storage.limit.credit" }),
-    message: z.string(),
-  })
-  .openapi("Issue");
 
 /** The error envelope of every non-2xx answer. */
 export const errorEnvelopeSchema = z
@@ -110,7 +98,7 @@ const decisionSchemaMatches: Same<z.infer<typeof decisionSchema>, Decision> = tr
 void decisionSchemaMatches;
 
 /** A policy version: the first 16 hex digits of SHA-256 over the canonical document (SPEC §11). */
-export const policyVersionSchema = z.string().openapi({ example: "9c1e0a7b3d5f2e41" });
+const policyVersionSchema = z.string().openapi({ example: "9c1e0a7b3d5f2e41" });
 
 /** `PUT /v1/policy` → `{ version }`. */
 export const policyVersionResponseSchema = z

@@ -6,7 +6,7 @@ import { createExecutionContext, env } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import OpenAI, { type APIError } from "openai";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { createApp } from "../../src/http/app";
+import { createApp } from "../../src/index";
 import { call, ok, unique } from "../support/api";
 import { MOCK_TOTAL_TOKENS } from "../support/mock-upstream";
 import {

@@ -3,12 +3,12 @@ import { exports } from "cloudflare:workers";
 import { Hono } from "hono";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
-import { createApp } from "../../src/http/app";
 import { readJson } from "../../src/http/body";
 import { onError } from "../../src/http/errors";
-import { requestId } from "../../src/http/middleware/request-id";
 import { identifierSchema, requestObject } from "../../src/http/schemas";
 import type { AppEnv } from "../../src/http/types";
+import { createApp } from "../../src/index";
+import { requestId } from "../../src/lib/request-id";
 
 const BASE = "http://gate.test";
 const AUTH = { Authorization: `Bearer ${env.ADMIN_TOKEN}` };

@@ -13,7 +13,7 @@ async function sha256(text: string): Promise<ArrayBuffer> {
  * Constant-time string equality. Both sides are hashed first so the comparison runs over 32 bytes
  * whatever the lengths (timingSafeEqual itself throws on unequal lengths and leaks length otherwise).
  */
-export async function tokensEqual(given: string, expected: string): Promise<boolean> {
+async function tokensEqual(given: string, expected: string): Promise<boolean> {
   const [a, b] = await Promise.all([sha256(given), expectedDigest(expected)]);
   return crypto.subtle.timingSafeEqual(a, b);
 }
@@ -27,7 +27,7 @@ function expectedDigest(token: string): Promise<ArrayBuffer> {
 }
 
 /** The token of an `Authorization: Bearer <token>` header, or null. The scheme is case-insensitive (RFC 9110). */
-export function bearerToken(header: string | undefined): string | null {
+function bearerToken(header: string | undefined): string | null {
   const match = /^Bearer +(\S+) *$/i.exec(header ?? "");
   return match?.[1] ?? null;
 }
@@ -40,11 +40,11 @@ export function requireAdmin(): MiddlewareHandler<AppEnv> {
   return async function requireAdminMiddleware(c, next) {
     const expected = c.env.ADMIN_TOKEN;
     if (expected === undefined || expected === "") {
-      throw new ApiError(503, "not_configured", "ADMIN_TOKEN is not configured; the /v1 API is disabled");
+      throw new ApiError("not_configured", "ADMIN_TOKEN is not configured; the /v1 API is disabled");
     }
     const given = bearerToken(c.req.header("authorization"));
     if (given === null || !(await tokensEqual(given, expected))) {
-      throw new ApiError(401, "unauthorized", "missing or invalid bearer token", undefined, {
+      throw new ApiError("unauthorized", "missing or invalid bearer token", undefined, {
         "WWW-Authenticate": 'Bearer realm="tollgate"',
       });
     }

@@ -1,8 +1,7 @@
 /** Customer routes (SPEC §5.2): records, plans, alternate IDs, state export/restore and events. */
-import type { Hono } from "hono";
-import { z } from "zod";
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { getActivePolicy } from "../../policy/store";
-import { readJson, STATE_LIMIT_BYTES, toIssues } from "../body";
+import { STATE_LIMIT_BYTES } from "../body";
 import {
   customerPatchSchema,
   customerStateSchema,
@@ -22,12 +21,10 @@ import {
   restoreCustomerState,
   upsertCustomer,
 } from "../customer-service";
-import { invalidRequest } from "../errors";
-import { registerRoute } from "../openapi";
+import { errorDoc, jsonBody, jsonDoc, serve } from "../openapi";
 import { identifierSchema, requestObject } from "../schemas";
 import type { AppEnv } from "../types";
 
-const idParams = z.object({ id: identifierSchema });
 const planBodySchema = requestObject({
   plan: identifierSchema.nullable(),
   keepUsage: z.boolean().optional(),
@@ -38,11 +35,17 @@ const alternateIdBodySchema = requestObject({ alternateId: identifierSchema }).o
  * hex, exponent or fraction, and never empty (`z.coerce` would take `0x10`, ` 1`, `1e2` and "" as numbers).
  */
 function queryInteger(min: number, max: number) {
+  // A repeated parameter counts by its first value (the validator hands over all of them as an array).
+  const firstValue = (value: unknown) => (Array.isArray(value) ? value[0] : value);
   return z
-    .string()
-    .regex(/^[0-9]{1,16}$/, "must be an ASCII decimal integer")
-    .transform(Number)
-    .pipe(z.number().int().min(min).max(max))
+    .preprocess(
+      firstValue,
+      z
+        .string()
+        .regex(/^[0-9]{1,16}$/, "must be an ASCII decimal integer")
+        .transform(Number)
+        .pipe(z.number().int().min(min).max(max)),
+    )
     .openapi({ type: "integer", minimum: min, maximum: max });
 }
 
@@ -55,186 +58,181 @@ const eventsQuerySchema = z.strictObject({
 const seqParamSchema = z.string().regex(/^[0-9]{1,15}$/, "must be a decimal integer (an event's seq)");
 const redeliverBodySchema = requestObject({}).openapi("RedeliverRequest");
 
-/** A path parameter checked by the identifier rules of SPEC §5.3. */
-function param(value: string | undefined, name: string): string {
-  const parsed = identifierSchema.safeParse(value ?? "");
-  if (!parsed.success)
-    throw invalidRequest([{ path: name, message: parsed.error.issues[0]?.message ?? "invalid" }]);
-  return parsed.data;
-}
+const idParam = z.object({ id: identifierSchema });
+const view = jsonDoc("The customer view", customerViewSchema);
+const notFound = errorDoc("customer_not_found");
+const tags = ["Customers"];
 
-const view = { 200: { description: "The customer view", schema: customerViewSchema } };
-const notFound = { 404: "customer_not_found" };
+const upsertRoute = createRoute({
+  method: "put",
+  path: "/v1/customers/{id}",
+  summary: "Create or update a customer (merging upsert)",
+  tags,
+  request: { params: idParam, body: jsonBody(customerPatchSchema) },
+  responses: {
+    200: view,
+    400: errorDoc("unknown_plan, unknown_org, invalid_request"),
+    409: errorDoc(
+      "alternate_id_taken, too_many_alternate_ids (over 100), org_has_members (an org with members)",
+    ),
+  },
+});
+
+const getRoute = createRoute({
+  method: "get",
+  path: "/v1/customers/{id}",
+  summary: "A customer by id or alternate ID",
+  tags,
+  request: { params: idParam },
+  responses: { 200: view, 404: notFound },
+});
+
+const deleteRoute = createRoute({
+  method: "delete",
+  path: "/v1/customers/{id}",
+  summary: "Delete a customer and free its alternate IDs",
+  tags,
+  request: { params: idParam },
+  responses: { 204: { description: "Deleted" }, 404: notFound },
+});
+
+const planRoute = createRoute({
+  method: "put",
+  path: "/v1/customers/{id}/plan",
+  summary: "Change the plan",
+  tags,
+  request: { params: idParam, body: jsonBody(planBodySchema) },
+  responses: { 200: view, 404: notFound, 400: errorDoc("unknown_plan") },
+});
+
+const addAlternateIdRoute = createRoute({
+  method: "post",
+  path: "/v1/customers/{id}/alternate-ids",
+  summary: "Add an alternate ID",
+  tags,
+  request: { params: idParam, body: jsonBody(alternateIdBodySchema) },
+  responses: {
+    200: view,
+    404: notFound,
+    409: errorDoc("alternate_id_taken, too_many_alternate_ids (over 100)"),
+  },
+});
+
+const removeAlternateIdRoute = createRoute({
+  method: "delete",
+  path: "/v1/customers/{id}/alternate-ids/{alt}",
+  summary: "Remove an alternate ID (idempotent)",
+  tags,
+  request: { params: z.object({ id: identifierSchema, alt: identifierSchema }) },
+  responses: { 200: view, 404: notFound },
+});
+
+const exportRoute = createRoute({
+  method: "get",
+  path: "/v1/customers/{id}/state",
+  summary: "Export the complete state (format 1)",
+  tags,
+  request: { params: idParam },
+  responses: { 200: jsonDoc("State", customerStateSchema), 404: notFound },
+});
+
+const restoreRoute = createRoute({
+  method: "put",
+  path: "/v1/customers/{id}/state",
+  summary: "Restore (overwrite) the state",
+  tags,
+  request: { params: idParam, body: jsonBody(customerStateSchema) },
+  responses: {
+    200: view,
+    400: errorDoc("unknown_plan, unknown_org, invalid_request: checked as PUT /v1/customers/:id checks them"),
+    409: errorDoc("alternate_id_taken, too_many_alternate_ids, org_has_members"),
+  },
+});
+
+const eventsRoute = createRoute({
+  method: "get",
+  path: "/v1/customers/{id}/events",
+  summary: "The event log, oldest first",
+  tags,
+  request: { params: idParam, query: eventsQuerySchema },
+  responses: { 200: jsonDoc("A page of events", eventPageSchema), 404: notFound },
+});
+
+const redeliverRoute = createRoute({
+  method: "post",
+  path: "/v1/customers/{id}/events/{seq}/redeliver",
+  summary: "Queue a failed or delivered event for webhook delivery again",
+  description:
+    "The event keeps its id (receivers de-duplicate on `webhook-id`) and answers with its new delivery state: `pending`, due now. A `pending` event is answered as it stands, unchanged.",
+  tags,
+  request: {
+    params: z.object({ id: identifierSchema, seq: seqParamSchema }),
+    body: jsonBody(redeliverBodySchema),
+  },
+  responses: {
+    200: jsonDoc("The event with its new delivery state", eventSchema),
+    404: errorDoc("customer_not_found, event_not_found (no such seq, or pruned)"),
+    409: errorDoc("event_not_redeliverable (a skipped event), webhooks_off"),
+  },
+});
 
 /** Register the `/v1/customers` routes on the app. */
-export function registerCustomerRoutes(app: Hono<AppEnv>): void {
-  const tags = ["Customers"];
-  registerRoute({
-    method: "put",
-    path: "/v1/customers/:id",
-    summary: "Create or update a customer (merging upsert)",
-    tags,
-    params: idParams,
-    body: customerPatchSchema,
-    responses: view,
-    errors: {
-      400: "unknown_plan, unknown_org, invalid_request",
-      409: "alternate_id_taken, too_many_alternate_ids (over 100), org_has_members (an org with members)",
-    },
-  });
-  app.put("/v1/customers/:id", async (c) => {
-    const body = await readJson(c, customerPatchSchema);
-    const id = param(c.req.param("id"), "id");
-    return c.json(await upsertCustomer(c.env, id, body, await getActivePolicy(c.env)));
+export function registerCustomerRoutes(app: OpenAPIHono<AppEnv>): void {
+  serve(app, upsertRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    return c.json(await upsertCustomer(c.env, id, c.req.valid("json"), await getActivePolicy(c.env)), 200);
   });
 
-  registerRoute({
-    method: "get",
-    path: "/v1/customers/:id",
-    summary: "A customer by id or alternate ID",
-    tags,
-    params: idParams,
-    responses: view,
-    errors: notFound,
-  });
-  app.get("/v1/customers/:id", async (c) =>
-    c.json(await getCustomer(c.env, param(c.req.param("id"), "id"), await getActivePolicy(c.env))),
+  serve(app, getRoute, async (c) =>
+    c.json(await getCustomer(c.env, c.req.valid("param").id, await getActivePolicy(c.env)), 200),
   );
 
-  registerRoute({
-    method: "delete",
-    path: "/v1/customers/:id",
-    summary: "Delete a customer and free its alternate IDs",
-    tags,
-    params: idParams,
-    responses: { 204: { description: "Deleted" } },
-    errors: notFound,
-  });
-  app.delete("/v1/customers/:id", async (c) => {
-    await deleteCustomer(c.env, param(c.req.param("id"), "id"));
+  serve(app, deleteRoute, async (c) => {
+    await deleteCustomer(c.env, c.req.valid("param").id);
     return c.body(null, 204);
   });
 
-  registerRoute({
-    method: "put",
-    path: "/v1/customers/:id/plan",
-    summary: "Change the plan",
-    tags,
-    params: idParams,
-    body: planBodySchema,
-    responses: view,
-    errors: { ...notFound, 400: "unknown_plan" },
-  });
-  app.put("/v1/customers/:id/plan", async (c) => {
-    const body = await readJson(c, planBodySchema);
-    const id = param(c.req.param("id"), "id");
-    return c.json(
-      await changePlan(c.env, id, body.plan, body.keepUsage ?? true, await getActivePolicy(c.env)),
-    );
+  serve(app, planRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    const body = c.req.valid("json");
+    const active = await getActivePolicy(c.env);
+    return c.json(await changePlan(c.env, id, body.plan, body.keepUsage ?? true, active), 200);
   });
 
-  registerRoute({
-    method: "post",
-    path: "/v1/customers/:id/alternate-ids",
-    summary: "Add an alternate ID",
-    tags,
-    params: idParams,
-    body: alternateIdBodySchema,
-    responses: view,
-    errors: { ...notFound, 409: "alternate_id_taken, too_many_alternate_ids (over 100)" },
-  });
-  app.post("/v1/customers/:id/alternate-ids", async (c) => {
-    const body = await readJson(c, alternateIdBodySchema);
-    const id = param(c.req.param("id"), "id");
-    return c.json(await addAlternateId(c.env, id, body.alternateId, await getActivePolicy(c.env)));
+  serve(app, addAlternateIdRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    const { alternateId } = c.req.valid("json");
+    return c.json(await addAlternateId(c.env, id, alternateId, await getActivePolicy(c.env)), 200);
   });
 
-  registerRoute({
-    method: "delete",
-    path: "/v1/customers/:id/alternate-ids/:alt",
-    summary: "Remove an alternate ID (idempotent)",
-    tags,
-    params: z.object({ id: identifierSchema, alt: identifierSchema }),
-    responses: view,
-    errors: notFound,
-  });
-  app.delete("/v1/customers/:id/alternate-ids/:alt", async (c) => {
-    const id = param(c.req.param("id"), "id");
-    const alt = param(c.req.param("alt"), "alt");
-    return c.json(await removeAlternateId(c.env, id, alt, await getActivePolicy(c.env)));
+  serve(app, removeAlternateIdRoute, async (c) => {
+    const { id, alt } = c.req.valid("param");
+    return c.json(await removeAlternateId(c.env, id, alt, await getActivePolicy(c.env)), 200);
   });
 
-  registerRoute({
-    method: "get",
-    path: "/v1/customers/:id/state",
-    summary: "Export the complete state (format 1)",
-    tags,
-    params: idParams,
-    responses: { 200: { description: "State", schema: customerStateSchema } },
-    errors: notFound,
-  });
-  app.get("/v1/customers/:id/state", async (c) =>
-    c.json(await exportCustomerState(c.env, param(c.req.param("id"), "id"))),
+  serve(app, exportRoute, async (c) =>
+    c.json(await exportCustomerState(c.env, c.req.valid("param").id), 200),
   );
 
-  registerRoute({
-    method: "put",
-    path: "/v1/customers/:id/state",
-    summary: "Restore (overwrite) the state",
-    tags,
-    params: idParams,
-    body: customerStateSchema,
-    responses: view,
-    errors: {
-      400: "unknown_plan, unknown_org, invalid_request: checked as PUT /v1/customers/:id checks them",
-      409: "alternate_id_taken, too_many_alternate_ids, org_has_members",
+  serve(
+    app,
+    restoreRoute,
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const state = c.req.valid("json");
+      return c.json(await restoreCustomerState(c.env, id, state, await getActivePolicy(c.env)), 200);
     },
-  });
-  app.put("/v1/customers/:id/state", async (c) => {
-    const body = await readJson(c, customerStateSchema, { limitBytes: STATE_LIMIT_BYTES });
-    const id = param(c.req.param("id"), "id");
-    return c.json(await restoreCustomerState(c.env, id, body, await getActivePolicy(c.env)));
+    { limitBytes: STATE_LIMIT_BYTES },
+  );
+
+  serve(app, eventsRoute, async (c) => {
+    const { after, limit } = c.req.valid("query");
+    const { id } = c.req.valid("param");
+    return c.json(await listCustomerEvents(c.env, id, after ?? 0, limit ?? 100), 200);
   });
 
-  registerRoute({
-    method: "get",
-    path: "/v1/customers/:id/events",
-    summary: "The event log, oldest first",
-    tags,
-    params: idParams,
-    query: eventsQuerySchema,
-    responses: { 200: { description: "A page of events", schema: eventPageSchema } },
-    errors: notFound,
-  });
-  app.get("/v1/customers/:id/events", async (c) => {
-    const query = eventsQuerySchema.safeParse(c.req.query());
-    if (!query.success) {
-      throw invalidRequest(toIssues(query.error));
-    }
-    const id = param(c.req.param("id"), "id");
-    return c.json(await listCustomerEvents(c.env, id, query.data.after ?? 0, query.data.limit ?? 100));
-  });
-
-  registerRoute({
-    method: "post",
-    path: "/v1/customers/:id/events/:seq/redeliver",
-    summary: "Queue a failed or delivered event for webhook delivery again",
-    description:
-      "The event keeps its id (receivers de-duplicate on `webhook-id`) and answers with its new delivery state: `pending`, due now. A `pending` event is answered as it stands, unchanged.",
-    tags,
-    params: z.object({ id: identifierSchema, seq: seqParamSchema }),
-    body: redeliverBodySchema,
-    responses: { 200: { description: "The event with its new delivery state", schema: eventSchema } },
-    errors: {
-      404: "customer_not_found, event_not_found (no such seq, or pruned)",
-      409: "event_not_redeliverable (a skipped event), webhooks_off",
-    },
-  });
-  app.post("/v1/customers/:id/events/:seq/redeliver", async (c) => {
-    await readJson(c, redeliverBodySchema);
-    const id = param(c.req.param("id"), "id");
-    const seq = seqParamSchema.safeParse(c.req.param("seq"));
-    if (!seq.success) throw invalidRequest(toIssues(seq.error).map((i) => ({ ...i, path: "seq" })));
-    return c.json(await redeliverCustomerEvent(c.env, id, Number(seq.data)));
+  serve(app, redeliverRoute, async (c) => {
+    const { id, seq } = c.req.valid("param");
+    return c.json(await redeliverCustomerEvent(c.env, id, Number(seq)), 200);
   });
 }

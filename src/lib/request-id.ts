@@ -3,7 +3,9 @@
  * request yields exactly one JSON log line `{ requestId, method, path, status, ms }`.
  */
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "../types";
+
+/** The Hono environment of any app behind this middleware: the Worker's bindings and the request id. */
+export type RequestIdEnv = { Bindings: Env; Variables: { requestId: string } };
 
 /** A client-sent id is echoed only when it is short and harmless to put in logs and headers. */
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -13,7 +15,7 @@ const SENSITIVE_PARENTS = new Set(["alternate-ids", "customers"]);
 const KEPT_CHARS = 6;
 
 /** The id to use for a request: the client's when sane, else a fresh UUID. */
-export function chooseRequestId(incoming: string | undefined): string {
+function chooseRequestId(incoming: string | undefined): string {
   return incoming !== undefined && SANE_REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
 }
 
@@ -22,7 +24,7 @@ export function chooseRequestId(incoming: string | undefined): string {
  * 6 characters, because every customer route accepts an alternate ID in place of the id (SPEC §3.4) and
  * logs may show at most 6 characters of one.
  */
-export function loggablePath(path: string): string {
+function loggablePath(path: string): string {
   const segments = path.split("/");
   for (let i = 1; i < segments.length; i++) {
     const parent = segments[i - 1];
@@ -35,7 +37,7 @@ export function loggablePath(path: string): string {
 }
 
 /** Middleware factory: set `requestId`, stamp `X-Request-Id` on the response, log one line. */
-export function requestId(): MiddlewareHandler<AppEnv> {
+export function requestId(): MiddlewareHandler<RequestIdEnv> {
   return async function requestIdMiddleware(c, next) {
     const startedMs = Date.now();
     const id = chooseRequestId(c.req.header("x-request-id"));

@@ -1,0 +1,88 @@
+/**
+ * The layering of src/ (STYLE.md "Layout: dependencies point inward"), checked by `npm run lint`.
+ * Type-only imports count: a layer that names another's types depends on it.
+ */
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: "no-circular",
+      severity: "error",
+      comment: "No import cycles anywhere in src/.",
+      from: { path: "^src/" },
+      to: { circular: true },
+    },
+    {
+      name: "domain-is-pure",
+      severity: "error",
+      comment: "src/domain imports only itself: no cloudflare:*, hono, zod or other layers.",
+      from: { path: "^src/domain/" },
+      to: { pathNot: "^src/domain/" },
+    },
+    {
+      name: "policy-over-domain",
+      severity: "error",
+      comment: "src/policy builds on src/domain only (and the catalogue and lib helpers).",
+      from: { path: "^src/policy/" },
+      to: { path: "^src/", pathNot: "^src/(policy|domain|errors|lib)/" },
+    },
+    {
+      name: "errors-import-nothing",
+      severity: "error",
+      comment: "The error catalogue is a leaf: every layer may use it.",
+      from: { path: "^src/errors/" },
+      to: { pathNot: "^src/errors/" },
+    },
+    {
+      name: "lib-imports-nothing-up",
+      severity: "error",
+      comment: "src/lib holds small helpers for the edges; it imports no layer of its own.",
+      from: { path: "^src/lib/" },
+      to: { path: "^src/", pathNot: "^src/lib/" },
+    },
+    {
+      name: "only-the-entry-imports-http",
+      severity: "error",
+      comment: "src/http is the admin edge: only src/index.ts mounts it.",
+      from: { path: "^src/", pathNot: "^src/(http/|index\\.ts$)" },
+      to: { path: "^src/http/" },
+    },
+    {
+      name: "gateway-not-http",
+      severity: "error",
+      comment: "The two edges share src/lib, never each other.",
+      from: { path: "^src/gateway/" },
+      to: { path: "^src/http/" },
+    },
+    {
+      name: "http-not-gateway",
+      severity: "error",
+      comment: "The two edges share src/lib, never each other.",
+      from: { path: "^src/http/" },
+      to: { path: "^src/gateway/" },
+    },
+    {
+      name: "objects-below-the-edges",
+      severity: "error",
+      comment: "Durable Objects never reach up into an edge.",
+      from: { path: "^src/objects/" },
+      to: { path: "^src/(http|gateway)/" },
+    },
+    {
+      name: "not-to-unresolvable",
+      severity: "error",
+      comment: "An import that resolves to nothing is a typo or a missing package.",
+      from: { path: "^src/" },
+      to: { couldNotResolve: true, pathNot: "^cloudflare:" },
+    },
+  ],
+  options: {
+    doNotFollow: { path: "node_modules" },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: "tsconfig.json" },
+    enhancedResolveOptions: {
+      exportsFields: ["exports"],
+      conditionNames: ["import", "require", "node", "default", "types"],
+    },
+  },
+};
