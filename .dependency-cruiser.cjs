@@ -64,7 +64,7 @@ module.exports = {
     {
       name: "gateway-core-imports-no-door",
       severity: "error",
-      comment: "The gateway's core is handed a door; it never imports one (a second door is an adapter, not a copy).",
+      comment: "The gateway core is handed a door and never imports one: a second door is an adapter.",
       from: { path: "^src/gateway/core/" },
       to: { path: "^src/gateway/", pathNot: "^src/gateway/core/" },
     },
