@@ -60,7 +60,7 @@ export function bearerToken(authorization: string | null): string | null {
   return match?.[1] ?? null;
 }
 
-/** The two header filters of a door: its rules over the common ones. */
+/** The two header filters of a door. */
 export interface HeaderFilter {
   /** Headers for the upstream request: the gateway's `apiKey` in, the client's `customerKey` out. */
   upstreamRequest(incoming: Headers, apiKey: string, customerKey: string): Headers;
@@ -68,7 +68,27 @@ export interface HeaderFilter {
   clientResponse(upstream: Headers): Headers;
 }
 
-/** The header filters of a door's rules. */
+/** The client's copy of the upstream's headers under the common rules, plus what a door drops. */
+function clientResponseHeaders(
+  upstream: Headers,
+  names: ReadonlySet<string>,
+  prefixes: readonly string[],
+): Headers {
+  const out = new Headers();
+  for (const [name, value] of upstream) {
+    if (!dropped(name, names, prefixes)) out.append(name, value);
+  }
+  const upstreamId = upstream.get("x-request-id");
+  if (upstreamId !== null) out.set("x-upstream-request-id", upstreamId);
+  return out;
+}
+
+/** The common rules alone: what every door drops from an upstream answer. */
+export function commonClientResponseHeaders(upstream: Headers): Headers {
+  return clientResponseHeaders(upstream, new Set(DROPPED_RESPONSE), DROPPED_RESPONSE_PREFIXES);
+}
+
+/** The header filters of a door's rules (the sets are built once, per door). */
 export function headerFilter(rules: HeaderRules): HeaderFilter {
   const request = new Set([...DROPPED_REQUEST, ...rules.droppedRequest]);
   const response = new Set([...DROPPED_RESPONSE, ...rules.droppedResponse]);
@@ -84,22 +104,6 @@ export function headerFilter(rules: HeaderRules): HeaderFilter {
       out.set(...rules.auth(apiKey));
       return out;
     },
-    clientResponse(upstream) {
-      const out = new Headers();
-      for (const [name, value] of upstream) {
-        if (!dropped(name, response, responsePrefixes)) out.append(name, value);
-      }
-      const upstreamId = upstream.get("x-request-id");
-      if (upstreamId !== null) out.set("x-upstream-request-id", upstreamId);
-      return out;
-    },
+    clientResponse: (upstream) => clientResponseHeaders(upstream, response, responsePrefixes),
   };
 }
-
-/** The common rules alone: what every door drops from an upstream answer. */
-export const commonClientResponseHeaders = headerFilter({
-  droppedRequest: [],
-  droppedResponse: [],
-  droppedResponsePrefixes: [],
-  auth: () => ["authorization", ""],
-}).clientResponse;
