@@ -1,11 +1,25 @@
 /** What a gateway call needs from its surroundings, and the gateway's log lines (never a key in full). */
 import { type Failure, fail } from "../../errors/catalogue";
+import type { ActivePolicy } from "../../policy/store";
+import type { Door, Upstream } from "./door";
 
 export interface GatewayContext {
   env: Env;
   /** Keeps the isolate alive for work after the response (settles); `ctx.waitUntil` in production. */
   waitUntil: (promise: Promise<unknown>) => void;
   requestId: string;
+}
+
+/** One admitted gateway call: its door, its customer's key, its policy, and what goes upstream. */
+export interface GatewayCall<M extends string, E> {
+  door: Door<M, E>;
+  ctx: GatewayContext;
+  key: string;
+  upstream: Upstream;
+  active: ActivePolicy;
+  body: Uint8Array;
+  target: string;
+  headers: Headers;
 }
 
 /** A key as it may be logged: its first 6 characters (SPEC §11 "Secrets"). */

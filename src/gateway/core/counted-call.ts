@@ -4,24 +4,11 @@
  * redacted first.
  */
 import type { Decision } from "../../domain/types";
-import type { ActivePolicy } from "../../policy/store";
-import { type GatewayContext, logUpstreamFailure, upstreamAuthFailed, upstreamUnreachable } from "./context";
-import { type Door, doorFailure, type Upstream, unauthorized } from "./door";
+import { type GatewayCall, logUpstreamFailure, upstreamAuthFailed, upstreamUnreachable } from "./context";
+import { doorFailure, unauthorized } from "./door";
 import { identifyKey, meterByKey } from "./metering";
 import { redactedUpstreamError } from "./redaction";
 import { decisionHeaders, withHeaders } from "./response";
-
-/** One admitted gateway call: its door, its customer's key, its policy, and what goes upstream. */
-export interface GatewayCall<M extends string, E> {
-  door: Door<M, E>;
-  ctx: GatewayContext;
-  key: string;
-  upstream: Upstream;
-  active: ActivePolicy;
-  body: Uint8Array;
-  target: string;
-  headers: Headers;
-}
 
 /** Count the call, forward it, and pass the answer through. */
 export async function forwardCounted<M extends string, E>(
