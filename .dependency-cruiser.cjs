@@ -62,6 +62,20 @@ module.exports = {
       to: { path: "^src/gateway/" },
     },
     {
+      name: "gateway-core-imports-no-door",
+      severity: "error",
+      comment: "The gateway core is handed a door and never imports one: a second door is an adapter.",
+      from: { path: "^src/gateway/core/" },
+      to: { path: "^src/gateway/", pathNot: "^src/gateway/core/" },
+    },
+    {
+      name: "gateway-doors-are-independent",
+      severity: "error",
+      comment: "A door (src/gateway/<door>/) builds on the core only, never on another door or the app.",
+      from: { path: "^src/gateway/([^/]+)/", pathNot: "^src/gateway/core/" },
+      to: { path: "^src/gateway/", pathNot: "^src/gateway/(core|$1)/" },
+    },
+    {
       name: "objects-below-the-edges",
       severity: "error",
       comment: "Durable Objects never reach up into an edge.",

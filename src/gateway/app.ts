@@ -1,30 +1,38 @@
 /**
- * The gateway as its own Hono app (SPEC §6): every method under `/gateway/openai/v1/*`. Not under `/v1`, so
- * the admin token does not apply: callers authenticate with their own key (an alternate ID). Every answer,
- * an unexpected exception's included, is in the door's shape (OpenAI's). The entry mounts it behind the
- * request-id middleware (src/lib/request-id.ts), which stamps `X-Request-Id` and writes the log line.
+ * The gateway as its own Hono app (SPEC §6): one door per provider, each mounted at its prefix over the same
+ * core (src/gateway/core). Not under `/v1`, so the admin token does not apply: callers authenticate with
+ * their own key (an alternate ID). Every answer, an unexpected exception's included, is in the door's shape.
+ * The entry mounts it behind the request-id middleware (src/lib/request-id.ts), which stamps `X-Request-Id`
+ * and writes the log line.
  */
 import { Hono } from "hono";
 import { fail } from "../errors/catalogue";
 import type { RequestIdEnv } from "../lib/request-id";
 import { logUnhandled } from "../lib/unhandled";
-import { OPENAI_DOOR } from "./door";
-import { handleGatewayRequest } from "./proxy";
+import type { Door } from "./core/door";
+import { handleGatewayRequest } from "./core/proxy";
+import { OPENAI_DOOR } from "./openai/door";
 
-/** Build the gateway app. */
-export function createGatewayApp(): Hono<RequestIdEnv> {
-  const app = new Hono<RequestIdEnv>();
-  const door = OPENAI_DOOR;
-  app.all(`${door.prefix}/*`, (c) =>
-    handleGatewayRequest(c.req.raw, {
+/** Mount one door: every method under its prefix, and its answer to what was thrown. */
+function mountDoor<M extends string, E>(app: Hono<RequestIdEnv>, door: Door<M, E>): void {
+  const doorApp = new Hono<RequestIdEnv>();
+  doorApp.all("/*", (c) =>
+    handleGatewayRequest(door, c.req.raw, {
       env: c.env,
       waitUntil: (promise) => c.executionCtx.waitUntil(promise),
       requestId: c.get("requestId"),
     }),
   );
-  app.onError((error, c) => {
+  doorApp.onError((error, c) => {
     logUnhandled(error, { requestId: c.get("requestId"), method: c.req.method }, c.env);
-    return door.respond(door.shape(fail("internal")));
+    return door.respond(door.error(fail("internal")));
   });
+  app.route(door.prefix, doorApp);
+}
+
+/** Build the gateway app. */
+export function createGatewayApp(): Hono<RequestIdEnv> {
+  const app = new Hono<RequestIdEnv>();
+  mountDoor(app, OPENAI_DOOR);
   return app;
 }

@@ -3,8 +3,9 @@
  * raw URL strings here are what a runtime could hand over, including spellings `new URL()` would resolve.
  */
 import { describe, expect, it } from "vitest";
-import { admitEndpoint, admitPath, OPENAI_DOOR } from "../../src/gateway/door";
-import { doorPath, rawTarget } from "../../src/gateway/paths";
+import { admitEndpoint, admitPath } from "../../src/gateway/core/door";
+import { doorPath, rawTarget } from "../../src/gateway/core/paths";
+import { OPENAI_DOOR } from "../../src/gateway/openai/door";
 import { compilePolicy } from "../../src/policy/compile";
 import { compilePassthrough } from "../../src/policy/compile-passthrough";
 import { IssueList } from "../../src/policy/issues";

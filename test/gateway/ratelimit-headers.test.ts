@@ -1,7 +1,7 @@
 /** RateLimit / RateLimit-Policy headers (pure): the structured-field form of the IETF draft. */
 import { describe, expect, it } from "vitest";
 import type { CompiledEntitlement, Decision } from "../../src/domain/types";
-import { rateLimitHeaders, rateLimitItems } from "../../src/gateway/ratelimit-headers";
+import { rateLimitHeaders, rateLimitItems } from "../../src/gateway/core/ratelimit-headers";
 
 const NOW = Date.parse("2026-11-10T12:00:00Z");
 

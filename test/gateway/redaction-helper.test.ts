@@ -5,7 +5,7 @@ import {
   redactBytes,
   redactedUpstreamError,
   UPSTREAM_ERROR_LIMIT_BYTES,
-} from "../../src/gateway/redaction";
+} from "../../src/gateway/core/redaction";
 
 const UPSTREAM_KEY = "sk-test-upstream";
 

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { Decision, Reason } from "../../src/domain/types";
-import { refusalFor } from "../../src/gateway/openai-errors";
+import { refusalFor } from "../../src/gateway/openai/errors";
 
 function denial(reason: Reason, retryAfterSeconds: number | null = null): Decision {
   return {

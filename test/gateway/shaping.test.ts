@@ -1,9 +1,11 @@
 /** Request shaping (pure): metered endpoints, prompt characters, the reservation and the usage option. */
 import { describe, expect, it } from "vitest";
-import { OPENAI_ENDPOINTS, routeEndpoint } from "../../src/gateway/endpoints";
-import { routeModel } from "../../src/gateway/model-routes";
-import { countChars, promptChars, tokensFromChars } from "../../src/gateway/prompt-chars";
-import { outputBudget, shapeRequest } from "../../src/gateway/request-shaping";
+import { countChars, tokensFromChars } from "../../src/gateway/core/chars";
+import { routeEndpoint } from "../../src/gateway/core/endpoints";
+import { routeModel } from "../../src/gateway/core/model-routes";
+import { OPENAI_ENDPOINTS } from "../../src/gateway/openai/endpoints";
+import { promptChars } from "../../src/gateway/openai/prompt-chars";
+import { outputBudget, shapeRequest } from "../../src/gateway/openai/request-shaping";
 import { globToRegExp } from "../../src/policy/glob";
 
 describe("metered endpoints", () => {

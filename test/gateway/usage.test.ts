@@ -1,8 +1,9 @@
 /** Usage extraction (pure): the SSE parser, the stream meter and complete bodies. */
 import { describe, expect, it } from "vitest";
-import { SseParser } from "../../src/gateway/sse";
-import { StreamMeter } from "../../src/gateway/stream-meter";
-import { bodyUsage, settleAmount } from "../../src/gateway/usage";
+import { SseParser } from "../../src/gateway/core/sse";
+import { settleAmount } from "../../src/gateway/core/usage";
+import { StreamMeter } from "../../src/gateway/openai/stream-meter";
+import { bodyUsage } from "../../src/gateway/openai/usage";
 
 describe("SSE parser", () => {
   it("joins data lines, honours event names, skips comments, and survives any split", () => {

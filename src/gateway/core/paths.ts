@@ -39,7 +39,7 @@ function isCanonicalPath(path: string): boolean {
 }
 
 /**
- * The canonical path of `url` under the door's `prefix` (e.g. `/gateway/openai/v1`), or null when the path
+ * The canonical path of `url` under the door's `prefix` (e.g. `/gateway/{door}/v1`), or null when the path
  * is outside the prefix or not canonical (the door answers 404 in its provider's shape).
  */
 export function doorPath(url: string, prefix: string): DoorPath | null {

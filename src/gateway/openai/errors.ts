@@ -5,13 +5,9 @@
  * mapped here to its failure: a limit is `429 insufficient_quota`, a rate `429 rate_limit_exceeded` with
  * `Retry-After`, a plan that lacks the entitlement `403` with code = the reason.
  */
-import type { Decision } from "../domain/types";
-import { type ErrorCode, type Failure, fail, statusOf } from "../errors/catalogue";
-
-/** A failure that may name the request parameter at fault (OpenAI's `param`). */
-export interface ParamFailure extends Failure {
-  param?: string | null;
-}
+import type { Decision } from "../../domain/types";
+import { type ErrorCode, fail, statusOf } from "../../errors/catalogue";
+import type { ParamFailure } from "../core/door";
 
 /** A failure as OpenAI writes it, with the headers its answer carries. */
 export interface OpenAiError {
@@ -48,6 +44,14 @@ export function errorBody(error: OpenAiError): {
   error: { message: string; type: string; code: string; param: string | null };
 } {
   return { error: { message: error.message, type: error.type, code: error.code, param: error.param } };
+}
+
+/** An OpenAI-shaped error response. */
+export function errorResponse(error: OpenAiError, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(errorBody(error)), {
+    status: error.status,
+    headers: { "content-type": "application/json", ...headers, ...error.headers },
+  });
 }
 
 // The official SDKs obey `x-should-retry` before their own rules (which retry every 429 and 5xx): a

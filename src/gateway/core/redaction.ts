@@ -4,8 +4,8 @@
  * replaced by `[redacted]`. Some upstreams echo the request's headers in their errors; the gateway's key is
  * among them.
  */
-import { concatBytes } from "../lib/read-capped";
-import { clientResponseHeaders } from "./headers";
+import { concatBytes } from "../../lib/read-capped";
+import { commonClientResponseHeaders } from "./headers";
 
 /** How much of an upstream error body reaches the client. */
 export const UPSTREAM_ERROR_LIMIT_BYTES = 1024 * 1024;
@@ -81,15 +81,19 @@ export async function readAtMost(
   return { bytes: concatBytes(chunks, total), truncated: false };
 }
 
-/** The client's copy of a non-2xx upstream answer: body and headers read, capped and redacted. */
+/**
+ * The client's copy of a non-2xx upstream answer: body and headers read, capped and redacted. The door's
+ * `clientResponse` filter says which upstream headers the client may see.
+ */
 export async function redactedUpstreamError(
   upstream: Response,
   secret: string,
   extraHeaders: Record<string, string> = {},
+  clientResponse: (upstream: Headers) => Headers = commonClientResponseHeaders,
 ): Promise<Response> {
   const { bytes, truncated } = await readAtMost(upstream.body, UPSTREAM_ERROR_LIMIT_BYTES);
   const headers = new Headers();
-  for (const [name, value] of clientResponseHeaders(upstream.headers)) {
+  for (const [name, value] of clientResponse(upstream.headers)) {
     headers.append(name, redactKey(value, secret));
   }
   for (const [name, value] of Object.entries(extraHeaders)) headers.set(name, value);

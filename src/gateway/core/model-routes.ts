@@ -1,5 +1,5 @@
 /** Model name → entitlement through the policy's `gateway.models` (SPEC §2, §11): first match wins. */
-import type { CompiledGateway } from "../domain/types";
+import type { CompiledGateway } from "../../domain/types";
 
 /** The entitlement metering `model`, or null when no pattern matches (the gateway refuses it). */
 export function routeModel(gateway: CompiledGateway, model: string): string | null {

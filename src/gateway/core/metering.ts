@@ -3,21 +3,14 @@
  * (a canonical id is never a key, SPEC §11); once resolved, later calls of the same request go to the
  * canonical id, so a key removed mid-stream cannot drop usage that happened (SPEC §3.5).
  */
-import { DEFAULT_HOLD_TTL_MS } from "../domain/holds";
-import type { Decision } from "../domain/types";
-import type { Failure } from "../errors/catalogue";
-import type { GatewayReserve, MeterCall, Result } from "../objects/contract";
-import { alternateIdOwner, type CustomerCall, customerStub, withCustomer } from "../objects/directory";
-import { type OpenAiError, openAiError, unauthorized } from "./openai-errors";
+import { DEFAULT_HOLD_TTL_MS } from "../../domain/holds";
+import type { Decision } from "../../domain/types";
+import type { Failure } from "../../errors/catalogue";
+import type { GatewayReserve, MeterCall, Result } from "../../objects/contract";
+import { alternateIdOwner, type CustomerCall, customerStub, withCustomer } from "../../objects/directory";
 
 /** An object's answer and whose object gave it; `customer_not_found` when the key is no customer's. */
 export type KeyedResult = { ok: true; customer: string; decision: Decision } | Failure;
-
-/** An object's failure as the gateway answers it: a key that is no customer's is 401 (SPEC §6). */
-export function gatewayFailure(failure: Failure): OpenAiError {
-  if (failure.code === "customer_not_found") return unauthorized();
-  return openAiError(failure);
-}
 
 function call(op: MeterCall["op"], entitlement: string | null, policyVersion: string): MeterCall {
   return {

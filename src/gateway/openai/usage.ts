@@ -1,10 +1,10 @@
 /**
- * Usage extraction (SPEC §6, §11): what the upstream reported (`usage.total_tokens`), the generated text when
- * it reported nothing, and the amount a call settles with: the reported total, else the estimate
- * `ceil(prompt chars / 4) + ceil(generated chars / 4)`.
+ * The OpenAI door's usage extraction (SPEC §6, §11): what the upstream reported (`usage.total_tokens`), and
+ * the generated text when it reported nothing (the core settles with the estimate then).
  */
+import { countChars } from "../core/chars";
+import type { ObservedUsage } from "../core/usage";
 import type { MeteredEndpoint } from "./endpoints";
-import { countChars, tokensFromChars } from "./prompt-chars";
 
 export type Json = Record<string, unknown>;
 
@@ -63,16 +63,8 @@ function outputChars(endpoint: MeteredEndpoint, body: unknown): number {
   return total;
 }
 
-/** What a call settles with: the upstream's total when it reported one, else the character estimate. */
-export function settleAmount(promptTokens: number, reported: number | null, generatedChars: number): number {
-  return reported ?? promptTokens + tokensFromChars(generatedChars);
-}
-
 /** The usage of a complete response body: its reported total and, for the estimate, its generated text. */
-export function bodyUsage(
-  endpoint: MeteredEndpoint,
-  text: string,
-): { reported: number | null; chars: number } {
+export function bodyUsage(endpoint: MeteredEndpoint, text: string): ObservedUsage {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -1,33 +1,21 @@
 /**
- * A door's endpoints, and nothing else (SPEC §6, §11 "Gateway paths"). Each door lists its endpoints in a
- * table: token-metered ones name the body shape they take; the others are forwarded and count 1 of
- * `gateway.requests`. A path outside the table is refused unless the policy's `gateway.passthrough` opens it
- * (forwarded unmetered, 1 of `gateway.requests`). Paths here are canonical and relative (`chat/completions`).
+ * A door's endpoint table and the allow-list it makes (SPEC §6, §11 "Gateway paths"). Each door lists its
+ * endpoints in a table: token-metered ones name the body shape they take; the others are forwarded and count
+ * 1 of `gateway.requests`. A path outside the table is refused unless the policy's `gateway.passthrough`
+ * opens it (forwarded unmetered, 1 of `gateway.requests`). Paths here are canonical and relative.
  */
-import type { CompiledPassthrough } from "../domain/types";
-
-export type MeteredEndpoint = "chat/completions" | "completions" | "responses" | "embeddings";
+import type { CompiledPassthrough } from "../../domain/types";
 
 /** One endpoint of a door: a method and a path whose `{name}` segments match any one segment. */
-export interface EndpointRule<M extends string = MeteredEndpoint> {
+export interface EndpointRule<M extends string> {
   method: string;
   path: string;
   /** The body shape of a token-metered endpoint; null: forwarded, 1 of `gateway.requests`. */
   metered: M | null;
 }
 
-/** The OpenAI door's endpoints (SPEC §6). */
-export const OPENAI_ENDPOINTS: readonly EndpointRule[] = [
-  { method: "POST", path: "chat/completions", metered: "chat/completions" },
-  { method: "POST", path: "completions", metered: "completions" },
-  { method: "POST", path: "responses", metered: "responses" },
-  { method: "POST", path: "embeddings", metered: "embeddings" },
-  { method: "GET", path: "models", metered: null },
-  { method: "GET", path: "models/{id}", metered: null },
-];
-
 /** What a door does with a request: meter it by tokens, or forward it (table or passthrough) for 1 request. */
-export type EndpointRoute<M extends string = MeteredEndpoint> =
+export type EndpointRoute<M extends string> =
   | { kind: "metered"; endpoint: M }
   | { kind: "forwarded" }
   | { kind: "passthrough" };
@@ -55,9 +43,4 @@ export function routeEndpoint<M extends string>(
   if (rule !== undefined)
     return rule.metered === null ? { kind: "forwarded" } : { kind: "metered", endpoint: rule.metered };
   return passthrough.some((p) => p.method === method && p.regex.test(path)) ? { kind: "passthrough" } : null;
-}
-
-/** Whether the endpoint streams SSE when asked to (`stream: true`). */
-export function canStream(endpoint: MeteredEndpoint): boolean {
-  return endpoint !== "embeddings";
 }

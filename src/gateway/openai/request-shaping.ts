@@ -1,30 +1,24 @@
 /**
- * Request shaping (SPEC §6, §11): parse a metered request, work out what to reserve, and make a stream report
- * its usage. Reserve = `ceil(prompt chars / 4)` + the output budget: chat `max_completion_tokens ?? max_tokens
+ * The OpenAI door's request shaping (SPEC §6, §11): parse a metered request, work out what to reserve, and
+ * make a stream report its usage. Reserve = `ceil(prompt chars / 4)` + the output budget: chat `max_completion_tokens ?? max_tokens
  * ?? default`, completions `max_tokens ?? default`, responses `max_output_tokens ?? default`, embeddings 0.
  * Chat and completions generate `n` choices (completions: `max(n, best_of)`), so their budget is per choice.
  * With no client cap the forwarded body gets the cap that was reserved (SPEC §11 "Output caps"), so an upstream
  * that honours it cannot take a hard meter past its limit. `stream` must be a boolean; a Responses call with
  * `background: true` is refused (its usage never comes back on this connection).
  */
-import { fail } from "../errors/catalogue";
+import { fail } from "../../errors/catalogue";
+import { tokensFromChars } from "../core/chars";
+import type { MeteredRequest, ParamFailure } from "../core/door";
 import { canStream, type MeteredEndpoint } from "./endpoints";
-import type { ParamFailure } from "./openai-errors";
-import { promptChars, tokensFromChars } from "./prompt-chars";
+import { promptChars } from "./prompt-chars";
 
-export interface ShapedRequest {
-  endpoint: MeteredEndpoint;
-  model: string;
+export interface ShapedRequest extends MeteredRequest<MeteredEndpoint> {
   /** The client asked for an SSE stream. */
   stream: boolean;
   /** The gateway added `stream_options.include_usage` (the client did not ask for it). */
   addedUsage: boolean;
-  promptTokens: number;
   outputBudget: number;
-  /** What to reserve on the model's entitlement before forwarding. */
-  reserveAmount: number;
-  /** The body to send upstream: the client's own bytes unless the gateway changed something. */
-  body: string;
 }
 
 export type ShapeResult = { ok: true; request: ShapedRequest } | { ok: false; error: ParamFailure };

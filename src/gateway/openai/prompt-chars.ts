@@ -1,13 +1,12 @@
 /**
- * Prompt characters (SPEC §6, §11): the text of `messages` (chat), `prompt` (completions), `instructions` +
- * `input` (responses) and `input` (embeddings). Only text counts: image URLs, audio and file data do not.
+ * The OpenAI door's prompt characters (SPEC §6, §11): the text of `messages` (chat), `prompt` (completions),
+ * `instructions` + `input` (responses) and `input` (embeddings). Only text counts: image URLs, audio and file
+ * data do not.
  * Token-id arrays (completions, embeddings) count 4 characters per token, so `ceil(chars / 4)` gives back
  * the token count.
  */
+import { CHARS_PER_TOKEN, countChars } from "../core/chars";
 import type { MeteredEndpoint } from "./endpoints";
-
-/** Characters per token in every estimate the gateway makes. */
-const CHARS_PER_TOKEN = 4;
 
 // Fields that hold text a model reads, at any depth of a message, content part or input item.
 const TEXT_KEYS = [
@@ -23,25 +22,6 @@ const TEXT_KEYS = [
 ];
 // A prompt nested deeper than this is not a real prompt; the rest is not counted.
 const MAX_DEPTH = 16;
-
-/** Characters (Unicode code points, not UTF-16 units) in a string. */
-export function countChars(text: string): number {
-  let count = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const unit = text.charCodeAt(i);
-    // A low surrogate completes a pair its high surrogate already counted.
-    if (unit >= 0xdc00 && unit <= 0xdfff && i > 0) {
-      const previous = text.charCodeAt(i - 1);
-      if (previous >= 0xd800 && previous <= 0xdbff) count -= 1;
-    }
-  }
-  return count;
-}
-
-/** Tokens estimated from characters: `ceil(chars / 4)`. */
-export function tokensFromChars(chars: number): number {
-  return Math.ceil(chars / CHARS_PER_TOKEN);
-}
 
 function textChars(value: unknown, depth: number): number {
   if (typeof value === "string") return countChars(value);

@@ -1,44 +1,23 @@
 /**
- * Reads a metered SSE stream as it passes through (SPEC §6, §11): the usage the upstream reports at the end
+ * The OpenAI door's reading of a metered SSE stream (SPEC §6, §11): the usage the upstream reports at the end
  * (chat and completions: the final chunk's `usage`, which `stream_options.include_usage` asks for; responses:
  * `response.usage` of `response.completed`, `.incomplete` or `.failed`) and, for the estimate of a stream
  * cut short, the characters of generated text streamed so far.
  */
+import { countChars } from "../core/chars";
+import { SseStreamMeter } from "../core/stream-meter";
 import type { MeteredEndpoint } from "./endpoints";
-import { countChars } from "./prompt-chars";
-import { SseParser } from "./sse";
 import { isRecord, type Json, messageChars, reportedTotal } from "./usage";
 
 // Responses events that end a response and carry its usage.
 const FINAL_RESPONSE_EVENTS = new Set(["response.completed", "response.incomplete", "response.failed"]);
 
-export class StreamMeter {
-  private readonly parser = new SseParser();
-  private readonly decoder = new TextDecoder();
-  /** `usage.total_tokens` once the upstream reported it. */
-  reported: number | null = null;
-  /** Characters of generated text seen so far. */
-  generatedChars = 0;
-
-  constructor(private readonly endpoint: MeteredEndpoint) {}
-
-  /** Feed raw bytes exactly as they went to the client. */
-  pushBytes(chunk: Uint8Array): void {
-    this.pushText(this.decoder.decode(chunk, { stream: true }));
+export class StreamMeter extends SseStreamMeter {
+  constructor(private readonly endpoint: MeteredEndpoint) {
+    super();
   }
 
-  /** Feed decoded text. */
-  pushText(text: string): void {
-    for (const event of this.parser.push(text)) this.read(event.data);
-  }
-
-  /** The stream is over (completely or not). */
-  end(): void {
-    this.pushText(this.decoder.decode());
-    this.parser.end();
-  }
-
-  private read(data: string): void {
+  protected readEvent(data: string): void {
     if (data === "[DONE]") return;
     let parsed: unknown;
     try {

@@ -1,6 +1,6 @@
 /** Reading upstream bodies whole, tolerating a cut; the 16 MiB client limit (SPEC §11). */
 
-import { concatBytes } from "../lib/read-capped";
+import { concatBytes } from "../../lib/read-capped";
 
 /** 16 MiB: the gateway's request body limit. */
 export const GATEWAY_BODY_LIMIT_BYTES = 16 * 1024 * 1024;

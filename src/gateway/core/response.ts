@@ -1,6 +1,5 @@
-/** Building the gateway's responses: OpenAI-shaped errors and the RateLimit headers of the decisions made. */
-import type { CompiledPolicy, Decision } from "../domain/types";
-import { errorBody, type OpenAiError } from "./openai-errors";
+/** The RateLimit headers of the decisions a gateway call made, and adding headers to an answer. */
+import type { CompiledPolicy, Decision } from "../../domain/types";
 import { rateLimitHeaders, rateLimitItems } from "./ratelimit-headers";
 
 /** RateLimit headers for the decisions of one call (the model's entitlement first, then `requests`). */
@@ -19,14 +18,6 @@ export function decisionHeaders(
         ),
   );
   return rateLimitHeaders(items);
-}
-
-/** An OpenAI-shaped error response. */
-export function errorResponse(error: OpenAiError, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(errorBody(error)), {
-    status: error.status,
-    headers: { "content-type": "application/json", ...headers, ...error.headers },
-  });
 }
 
 /** Add headers to a mutable Headers object. */

@@ -1,17 +1,17 @@
 /**
  * A metered SSE stream: the upstream's bytes pass to the client chunk by chunk, unchanged and unbuffered,
- * while a StreamMeter reads a copy. `onEnd` runs exactly once: when the stream completes (`flush`), or when it
- * is cut short: the upstream dies (the pipe aborts the writable side) or the client goes away (the readable
- * side is cancelled). Both abnormal ends reach the transformer's `cancel` hook.
+ * while the door's StreamUsage reads a copy. `onEnd` runs exactly once: when the stream completes (`flush`),
+ * or when it is cut short: the upstream dies (the pipe aborts the writable side) or the client goes away (the
+ * readable side is cancelled). Both abnormal ends reach the transformer's `cancel` hook.
  */
-import type { StreamMeter } from "./stream-meter";
+import type { StreamUsage } from "./usage";
 
 export type StreamEnd = "completed" | "interrupted";
 
 /** Pipe `body` through the meter; answer the stream to give the client. */
 export function meterStream(
   body: ReadableStream<Uint8Array>,
-  meter: StreamMeter,
+  meter: StreamUsage,
   onEnd: (end: StreamEnd) => void,
 ): ReadableStream<Uint8Array> {
   let ended = false;

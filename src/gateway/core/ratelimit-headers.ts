@@ -9,8 +9,8 @@
  * never resets), `r` what remains after this call (limit − used − held), `t` seconds until the period
  * resets. A rate's remaining tokens are known only when it refused the call (`r=0`, `t` = Retry-After).
  */
-import { calendarPeriod } from "../domain/calendar";
-import type { CompiledEntitlement, CompiledLimit, Decision } from "../domain/types";
+import { calendarPeriod } from "../../domain/calendar";
+import type { CompiledEntitlement, CompiledLimit, Decision } from "../../domain/types";
 
 export interface RateLimitItem {
   policy: string;

@@ -1,0 +1,146 @@
+/**
+ * A token-metered call, for any door (SPEC §6, §11): the door shapes the request, the policy maps its model
+ * to an entitlement, one object call reserves the estimate and counts 1 of `gateway.requests`, then forward,
+ * then settle with the usage the door read (or the character estimate when the upstream reported none or the
+ * stream was cut short). Every path after the reserve settles exactly once; the work runs under `waitUntil`,
+ * so a client that goes away cannot stop a settle.
+ */
+import type { Decision } from "../../domain/types";
+import { fail } from "../../errors/catalogue";
+import { readUpstream } from "./body-reader";
+import { countChars } from "./chars";
+import { type GatewayCall, logUpstreamFailure, upstreamAuthFailed, upstreamUnreachable } from "./context";
+import { doorFailure, type MeteredRequest, unauthorized } from "./door";
+import { meterStream } from "./metered-stream";
+import { identifyKey, reserveByKey } from "./metering";
+import { routeModel } from "./model-routes";
+import { redactedUpstreamError } from "./redaction";
+import { Reservation } from "./reservation";
+import { decisionHeaders, withHeaders } from "./response";
+import { settleAmount } from "./usage";
+
+export interface MeteredCall<M extends string, E> extends GatewayCall<M, E> {
+  endpoint: M;
+}
+
+const decodeUtf8 = (bytes: Uint8Array): string | null => {
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    return null;
+  }
+};
+
+/** A refusal found before the key was checked: a key that is no customer's is 401 first. */
+async function refuseAfterAuth<M extends string, E>(call: MeteredCall<M, E>, error: E): Promise<Response> {
+  const customer = await identifyKey(call.ctx.env, call.key);
+  return call.door.respond(customer === null ? unauthorized(call.door) : error);
+}
+
+/** Serve one token-metered call. */
+export async function forwardMetered<M extends string, E>(call: MeteredCall<M, E>): Promise<Response> {
+  const { door, ctx, key, active } = call;
+  const text = decodeUtf8(call.body);
+  if (text === null)
+    return refuseAfterAuth(call, door.error(fail("invalid_json", "the body is not valid UTF-8")));
+  const shaped = door.shapeRequest(call.endpoint, text, active.policy.gateway.defaultMaxTokens);
+  if (!shaped.ok) return refuseAfterAuth(call, door.error(shaped.error));
+  const request = shaped.request;
+  const entitlement = routeModel(active.policy.gateway, request.model);
+  if (entitlement === null) {
+    return refuseAfterAuth(
+      call,
+      door.error({
+        ...fail("model_not_allowed", `model ${request.model} is not available through this gateway`),
+        param: "model",
+      }),
+    );
+  }
+  const requests = active.policy.gateway.requests;
+  // One call reserves the model's tokens, counts the request and, if the count is refused, cancels the
+  // reserve (SPEC §11): the object decides all three.
+  const reserved = await reserveByKey(
+    ctx.env,
+    key,
+    entitlement,
+    request.reserveAmount,
+    requests,
+    active.version,
+  );
+  if (!reserved.ok) return door.respond(doorFailure(door, reserved));
+  const headersFor = (decisions: (Decision | null)[]) =>
+    decisionHeaders(active.policy, decisions, Date.now());
+  const { counted } = reserved.reserve;
+  const modelRefusal = door.refusal(reserved.reserve.reserved);
+  if (modelRefusal !== null) return door.respond(modelRefusal, headersFor([reserved.reserve.reserved]));
+  // A refused count: the object cancelled the reserve already, and `reserved` is the cancel's decision.
+  const countRefusal = counted === null ? null : door.refusal(counted);
+  if (countRefusal !== null)
+    return door.respond(countRefusal, headersFor([reserved.reserve.reserved, counted]));
+  const hold = new Reservation(call, reserved.customer, reserved.reserve.reserved);
+
+  const work = forward(call, request, hold, (decision) => headersFor([decision, counted]));
+  ctx.waitUntil(work);
+  return work;
+}
+
+/** Call the upstream and answer the client; every path settles the hold. */
+async function forward<M extends string, E>(
+  call: MeteredCall<M, E>,
+  request: MeteredRequest<M>,
+  hold: Reservation,
+  headersFor: (decision: Decision) => Record<string, string>,
+): Promise<Response> {
+  const { door, ctx, key } = call;
+  const { keyName } = call.upstream;
+  let upstream: Response;
+  try {
+    upstream = await fetch(call.target, {
+      method: "POST",
+      headers: call.headers,
+      body: request.body,
+      // A redirect is not followed: fetch would carry the gateway's key to wherever it points.
+      redirect: "manual",
+    });
+  } catch (error) {
+    logUpstreamFailure(ctx, key, error, keyName);
+    return door.respond(door.error(upstreamUnreachable()), headersFor(await hold.settle(0)));
+  }
+  const headers = door.headers.clientResponse(upstream.headers);
+  const init = { status: upstream.status, statusText: upstream.statusText, headers };
+  if (!upstream.ok) {
+    // An upstream error settles 0 and passes through as the upstream wrote it (but for the gateway's key).
+    const settled = headersFor(await hold.settle(0));
+    if (upstream.status === 401) {
+      await upstream.body?.cancel();
+      logUpstreamFailure(ctx, key, "upstream_auth_failed", keyName);
+      return door.respond(door.error(upstreamAuthFailed()), settled);
+    }
+    return redactedUpstreamError(upstream, call.upstream.apiKey, settled, door.headers.clientResponse);
+  }
+  const isStream = (upstream.headers.get("content-type") ?? "").startsWith("text/event-stream");
+  if (isStream && upstream.body !== null) {
+    const meter = door.streamUsage(request.endpoint);
+    let release = () => {};
+    ctx.waitUntil(new Promise<void>((resolve) => (release = resolve)));
+    const body = meterStream(upstream.body, meter, () => {
+      const amount = settleAmount(request.promptTokens, meter.reported, meter.generatedChars);
+      hold.settle(amount).finally(release);
+    });
+    withHeaders(headers, headersFor(hold.reserved));
+    return new Response(body, init);
+  }
+  const { text, complete } = await readUpstream(upstream.body);
+  if (!complete) {
+    // Cut short before the JSON ended: what arrived is all we know of the output.
+    const settled = await hold.settle(settleAmount(request.promptTokens, null, countChars(text)));
+    return door.respond(
+      door.error(fail("upstream_incomplete", "the upstream response was cut short")),
+      headersFor(settled),
+    );
+  }
+  const usage = door.bodyUsage(request.endpoint, text);
+  const settled = await hold.settle(settleAmount(request.promptTokens, usage.reported, usage.chars));
+  withHeaders(headers, headersFor(settled));
+  return new Response(text, init);
+}
