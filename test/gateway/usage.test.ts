@@ -81,16 +81,29 @@ describe("complete bodies", () => {
   it("reports usage.total_tokens, or the generated text for the estimate", () => {
     expect(bodyUsage("chat/completions", JSON.stringify({ usage: { total_tokens: 17 } }))).toEqual({
       reported: 17,
+      classes: null,
       chars: 0,
     });
     const noUsage = { choices: [{ message: { content: "12345", refusal: null } }] };
-    expect(bodyUsage("chat/completions", JSON.stringify(noUsage))).toEqual({ reported: null, chars: 5 });
+    expect(bodyUsage("chat/completions", JSON.stringify(noUsage))).toEqual({
+      reported: null,
+      classes: null,
+      chars: 5,
+    });
     const response = {
       output: [{ type: "message", content: [{ type: "output_text", text: "abc" }] }],
       usage: null,
     };
-    expect(bodyUsage("responses", JSON.stringify(response))).toEqual({ reported: null, chars: 3 });
-    expect(bodyUsage("embeddings", JSON.stringify({ data: [] }))).toEqual({ reported: null, chars: 0 });
+    expect(bodyUsage("responses", JSON.stringify(response))).toEqual({
+      reported: null,
+      classes: null,
+      chars: 3,
+    });
+    expect(bodyUsage("embeddings", JSON.stringify({ data: [] }))).toEqual({
+      reported: null,
+      classes: null,
+      chars: 0,
+    });
     expect(
       bodyUsage("chat/completions", JSON.stringify({ usage: { total_tokens: -1 } })).reported,
     ).toBeNull();

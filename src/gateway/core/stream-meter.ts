@@ -3,7 +3,7 @@
  * handed to the door's reader, which keeps the reported usage and the generated characters seen.
  */
 import { SseParser } from "./sse";
-import type { StreamUsage } from "./usage";
+import type { StreamUsage, TokenClasses } from "./usage";
 
 /** A StreamUsage over SSE: a door supplies `readEvent` for its own event shapes. */
 export abstract class SseStreamMeter implements StreamUsage {
@@ -11,6 +11,8 @@ export abstract class SseStreamMeter implements StreamUsage {
   private readonly decoder = new TextDecoder();
   /** The upstream's reported total once it reported one. */
   reported: number | null = null;
+  /** The upstream's usage in classes once it reported them. */
+  classes: TokenClasses | null = null;
   /** Characters of generated text seen so far. */
   generatedChars = 0;
 

@@ -70,7 +70,7 @@ export function bodyUsage(endpoint: MeteredEndpoint, text: string): ObservedUsag
     parsed = JSON.parse(text);
   } catch {
     // Not the JSON the endpoint promises: all of it counts as generated text.
-    return { reported: null, chars: countChars(text) };
+    return { reported: null, classes: null, chars: countChars(text) };
   }
-  return { reported: reportedTotal(parsed), chars: outputChars(endpoint, parsed) };
+  return { reported: reportedTotal(parsed), classes: null, chars: outputChars(endpoint, parsed) };
 }
