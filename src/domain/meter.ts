@@ -6,6 +6,7 @@ import { evaluateAlerts } from "./alerts";
 import { type DecisionContext, flagDecision, isoOrNull, meterDecision } from "./decision";
 import { advancePeriod, emptyMeter, type ResetInfo, resetsAtMs } from "./periods";
 import { drainBucket, rateVerdict, refillBucket } from "./rate";
+import { type SettleUsage, usageEventData } from "./token-usage";
 import type {
   BucketState,
   CompiledLimit,
@@ -22,7 +23,7 @@ export type MeterRequest =
   | { op: "consume"; amount: number | null }
   | { op: "release"; amount: number | null }
   | { op: "reserve"; amount: number | null; holdId: string; ttlMs: number }
-  | { op: "settle"; hold: Hold; amount: number | null };
+  | { op: "settle"; hold: Hold; amount: number | null; usage?: SettleUsage | null };
 
 export interface MeterResult {
   decision: Decision;
@@ -56,7 +57,7 @@ export function applyMeter(
     case "release":
       return release(meter, limit, ctx, amount, events);
     case "settle":
-      return settle(meter, limit, ctx, req.hold, amount, events);
+      return settle(meter, limit, ctx, req.hold, amount, events, req.usage ?? null);
   }
 }
 
@@ -180,6 +181,7 @@ function settle(
   hold: Hold,
   amount: number,
   events: DomainEvent[],
+  usage: SettleUsage | null,
 ): MeterResult {
   const expired = hold.expired || hold.expiresAt <= ctx.nowMs;
   // An expired hold no longer counts in `held` (the alarm may not have run yet).
@@ -195,7 +197,10 @@ function settle(
     if (next.used > limit.value) [outcome, reason] = overOutcome(limit);
   }
   if (expired) reason = "hold_expired";
-  events.push(changedEvent(ctx, "settle", amount, next, limit, hold.id));
+  const changed = changedEvent(ctx, "settle", amount, next, limit, hold.id);
+  // A gateway settle says what the amount was made of (SPEC §6): the token classes, the model, the door.
+  if (usage !== null) changed.data.usage = usageEventData(usage);
+  events.push(changed);
   evaluateAlerts(next, limit, ctx, events);
   const message = expired
     ? `${ctx.entitlement.name}: hold ${hold.id} had expired; ${amount} ${unitOf(ctx)} recorded, ${next.used} of ${limit.value} used`

@@ -3,6 +3,7 @@
  * answer with values: a `Result`, whose failure is a catalogue code (`customer_not_found`: no such customer
  * here; the Worker may resolve again). The edges render failures (src/errors/catalogue.ts).
  */
+import type { SettleUsage } from "../domain/token-usage";
 import type { Decision, StoredEvent } from "../domain/types";
 import type { MeterView } from "../domain/view";
 import { type Failure, fail } from "../errors/catalogue";
@@ -42,6 +43,11 @@ export interface MeterCall {
   ttlMs: number | null;
   idempotencyKey: string | null;
   policyVersion: string;
+  /**
+   * A gateway settle's usage in token classes (SPEC §6), carried by its `meter.changed` event as
+   * `data.usage`; validated by the object. Absent or null on every other call.
+   */
+  usage?: SettleUsage | null;
 }
 
 /** The gateway's pre-forward step as one call: reserve the model's entitlement, then 1 of `gateway.requests`. */
@@ -131,6 +137,8 @@ export interface MemberSettleCall {
   amount: number | string | null;
   idempotencyKey: string | null;
   policyVersion: string;
+  /** The gateway settle's usage, for the org's `meter.changed` event (validated by the member). */
+  usage?: SettleUsage | null;
 }
 
 /** What an org tells a member about itself. */

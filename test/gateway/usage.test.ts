@@ -1,7 +1,7 @@
 /** Usage extraction (pure): the SSE parser, the stream meter and complete bodies. */
 import { describe, expect, it } from "vitest";
 import { SseParser } from "../../src/gateway/core/sse";
-import { settleAmount } from "../../src/gateway/core/usage";
+import { settlement } from "../../src/gateway/core/usage";
 import { StreamMeter } from "../../src/gateway/openai/stream-meter";
 import { bodyUsage } from "../../src/gateway/openai/usage";
 
@@ -73,7 +73,7 @@ describe("stream meter", () => {
     meter.pushText(sse({ choices: [{ text: "Hello there" }] }, "not json"));
     meter.end();
     expect(meter.reported).toBeNull();
-    expect(settleAmount(3, meter.reported, meter.generatedChars)).toBe(3 + 3);
+    expect(settlement(3, meter, meter.generatedChars).amount).toBe(3 + 3);
   });
 });
 

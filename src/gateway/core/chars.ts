@@ -1,5 +1,11 @@
 /** Characters and the character estimate of tokens (SPEC §6, §11), the same for every door. */
 
+/**
+ * A door's count of the prompt characters of one parsed request body of a metered endpoint `M` (SPEC §6,
+ * §11): what its reservation estimates as `ceil(chars / 4)` tokens.
+ */
+export type PromptCounter<M extends string> = (endpoint: M, body: Record<string, unknown>) => number;
+
 /** Characters per token in every estimate the gateway makes. */
 export const CHARS_PER_TOKEN = 4;
 

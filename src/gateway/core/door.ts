@@ -6,8 +6,10 @@
  * before any object call or upstream request (canonical path, endpoint allow-list) are the same for every
  * door; only the table and the error shape differ.
  */
+import type { GatewayDoor } from "../../domain/token-usage";
 import type { CompiledPassthrough, Decision } from "../../domain/types";
 import { type Failure, fail } from "../../errors/catalogue";
+import type { PromptCounter } from "./chars";
 import { type EndpointRoute, type EndpointRule, routeEndpoint } from "./endpoints";
 import type { HeaderFilter } from "./headers";
 import { type DoorPath, doorPath, rawTarget } from "./paths";
@@ -49,6 +51,8 @@ export type Shaped<M extends string> =
  * core imports no door: it is handed one.
  */
 export interface Door<M extends string, E> {
+  /** Which provider's door: named in the usage a settle carries (`data.usage.door`). */
+  name: GatewayDoor;
   prefix: string;
   endpoints: readonly EndpointRule<M>[];
   /** The provider's upstream from the deployment's environment. */
@@ -57,6 +61,8 @@ export interface Door<M extends string, E> {
   customerKey(headers: Headers): string | null;
   /** Which headers cross the gateway for this provider, and how the gateway's own key travels. */
   headers: HeaderFilter;
+  /** The prompt characters of a parsed request body, which the reservation estimates tokens from. */
+  promptChars: PromptCounter<M>;
   /** Parse and shape one metered request body (JSON text within the body limit). */
   shapeRequest(endpoint: M, text: string, defaultMaxTokens: number): Shaped<M>;
   /** The usage of a complete (non-streamed) response body. */
@@ -76,12 +82,12 @@ export interface Door<M extends string, E> {
 export type Admitted<T, E> = { ok: true; value: T } | { ok: false; error: E };
 
 /** `401`: no key, or one that is no customer's alternate ID. Never echoes the key. */
-export function unauthorized<E>(door: Door<string, E>): E {
+export function unauthorized<M extends string, E>(door: Door<M, E>): E {
   return door.error(fail("invalid_api_key"));
 }
 
 /** An object's failure as a door answers it: a key that is no customer's is 401 (SPEC §6). */
-export function doorFailure<E>(door: Door<string, E>, failure: Failure): E {
+export function doorFailure<M extends string, E>(door: Door<M, E>, failure: Failure): E {
   if (failure.code === "customer_not_found") return unauthorized(door);
   return door.error(failure);
 }

@@ -17,7 +17,7 @@ import { routeModel } from "./model-routes";
 import { redactedUpstreamError } from "./redaction";
 import { Reservation } from "./reservation";
 import { decisionHeaders, withHeaders } from "./response";
-import { settleAmount } from "./usage";
+import { type Settlement, settlement } from "./usage";
 
 export interface MeteredCall<M extends string, E> extends GatewayCall<M, E> {
   endpoint: M;
@@ -93,6 +93,14 @@ async function forward<M extends string, E>(
 ): Promise<Response> {
   const { door, ctx, key } = call;
   const { keyName } = call.upstream;
+  // Settle what the call used, with the classes it is made of, the model and the door (SPEC §6).
+  const settleUsed = (used: Settlement) =>
+    hold.settle(used.amount, {
+      classes: used.classes,
+      model: request.model,
+      door: door.name,
+      estimated: used.estimated,
+    });
   let upstream: Response;
   try {
     upstream = await fetch(call.target, {
@@ -124,8 +132,7 @@ async function forward<M extends string, E>(
     let release = () => {};
     ctx.waitUntil(new Promise<void>((resolve) => (release = resolve)));
     const body = meterStream(upstream.body, meter, () => {
-      const amount = settleAmount(request.promptTokens, meter.reported, meter.generatedChars);
-      hold.settle(amount).finally(release);
+      settleUsed(settlement(request.promptTokens, meter, meter.generatedChars)).finally(release);
     });
     withHeaders(headers, headersFor(hold.reserved));
     return new Response(body, init);
@@ -133,14 +140,15 @@ async function forward<M extends string, E>(
   const { text, complete } = await readUpstream(upstream.body);
   if (!complete) {
     // Cut short before the JSON ended: what arrived is all we know of the output.
-    const settled = await hold.settle(settleAmount(request.promptTokens, null, countChars(text)));
+    const unreported = { reported: null, classes: null };
+    const settled = await settleUsed(settlement(request.promptTokens, unreported, countChars(text)));
     return door.respond(
       door.error(fail("upstream_incomplete", "the upstream response was cut short")),
       headersFor(settled),
     );
   }
   const usage = door.bodyUsage(request.endpoint, text);
-  const settled = await hold.settle(settleAmount(request.promptTokens, usage.reported, usage.chars));
+  const settled = await settleUsed(settlement(request.promptTokens, usage, usage.chars));
   withHeaders(headers, headersFor(settled));
   return new Response(text, init);
 }

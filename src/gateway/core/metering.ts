@@ -4,6 +4,7 @@
  * canonical id, so a key removed mid-stream cannot drop usage that happened (SPEC §3.5).
  */
 import { DEFAULT_HOLD_TTL_MS } from "../../domain/holds";
+import type { SettleUsage } from "../../domain/token-usage";
 import type { Decision } from "../../domain/types";
 import type { Failure } from "../../errors/catalogue";
 import type { GatewayReserve, MeterCall, Result } from "../../objects/contract";
@@ -102,18 +103,23 @@ export async function identifyKey(env: Env, key: string): Promise<string | null>
   return result.ok ? result.value.id : null;
 }
 
-/** Settle a hold with the actual amount (0 cancels it). */
+/**
+ * Settle a hold with the actual amount (0 cancels it); `usage`, when known, is what the amount was made of,
+ * carried by the settle's `meter.changed` event as `data.usage`.
+ */
 export async function settleHold(
   env: Env,
   customer: string,
   holdId: string,
   amount: number,
   policyVersion: string,
+  usage: SettleUsage | null = null,
 ): Promise<KeyedResult> {
   const result: Result<Decision> = await customerStub(env, customer).meter({
     ...call("settle", null, policyVersion),
     holdId,
     amount,
+    usage,
   });
   return result.ok ? { ok: true, customer, decision: result.value } : result;
 }

@@ -8,6 +8,7 @@ import type { Door } from "../core/door";
 import { bearerToken, headerFilter } from "../core/headers";
 import { type MeteredEndpoint, OPENAI_ENDPOINTS } from "./endpoints";
 import { errorResponse, type OpenAiError, openAiError, refusalFor } from "./errors";
+import { promptChars } from "./prompt-chars";
 import { shapeRequest } from "./request-shaping";
 import { StreamMeter } from "./stream-meter";
 import { bodyUsage } from "./usage";
@@ -16,6 +17,7 @@ const DEFAULT_BASE_URL = "https://api.openai.com/v1";
 
 /** `/gateway/openai/v1/*`: OpenAI's endpoints, refused as OpenAI does. */
 export const OPENAI_DOOR: Door<MeteredEndpoint, OpenAiError> = {
+  name: "openai",
   prefix: "/gateway/openai/v1",
   endpoints: OPENAI_ENDPOINTS,
   upstream: (env) => ({
@@ -30,7 +32,10 @@ export const OPENAI_DOOR: Door<MeteredEndpoint, OpenAiError> = {
     droppedResponsePrefixes: ["x-ratelimit-"],
     auth: (apiKey) => ["authorization", `Bearer ${apiKey}`],
   }),
-  shapeRequest,
+  promptChars,
+  shapeRequest(endpoint, text, defaultMaxTokens) {
+    return shapeRequest(endpoint, text, defaultMaxTokens, this.promptChars);
+  },
   bodyUsage,
   streamUsage: (endpoint) => new StreamMeter(endpoint),
   notFoundMessage: (method, pathname) => `Invalid URL (${method} ${pathname})`,

@@ -5,7 +5,7 @@
  * Token-id arrays (completions, embeddings) count 4 characters per token, so `ceil(chars / 4)` gives back
  * the token count.
  */
-import { CHARS_PER_TOKEN, countChars } from "../core/chars";
+import { CHARS_PER_TOKEN, countChars, type PromptCounter } from "../core/chars";
 import type { MeteredEndpoint } from "./endpoints";
 
 // Fields that hold text a model reads, at any depth of a message, content part or input item.
@@ -41,8 +41,8 @@ function textChars(value: unknown, depth: number): number {
   return total;
 }
 
-/** The prompt characters of a parsed request body for one metered endpoint. */
-export function promptChars(endpoint: MeteredEndpoint, body: Record<string, unknown>): number {
+/** The prompt characters of a parsed request body for one metered endpoint (the door's PromptCounter). */
+export const promptChars: PromptCounter<MeteredEndpoint> = (endpoint, body) => {
   switch (endpoint) {
     case "chat/completions":
       return textChars(body.messages, 0);
@@ -53,4 +53,4 @@ export function promptChars(endpoint: MeteredEndpoint, body: Record<string, unkn
     case "embeddings":
       return textChars(body.input, 0);
   }
-}
+};

@@ -8,7 +8,7 @@
  * `background: true` is refused (its usage never comes back on this connection).
  */
 import { fail } from "../../errors/catalogue";
-import { tokensFromChars } from "../core/chars";
+import { type PromptCounter, tokensFromChars } from "../core/chars";
 import type { MeteredRequest, ParamFailure } from "../core/door";
 import { canStream, type MeteredEndpoint } from "./endpoints";
 import { promptChars } from "./prompt-chars";
@@ -106,8 +106,16 @@ function needsUsageOption(endpoint: MeteredEndpoint, body: Record<string, unknow
   );
 }
 
-/** Parse and shape one metered request body (JSON text, at most the gateway's body limit). */
-export function shapeRequest(endpoint: MeteredEndpoint, text: string, defaultMaxTokens: number): ShapeResult {
+/**
+ * Parse and shape one metered request body (JSON text, at most the gateway's body limit); `countPrompt` is
+ * the door's prompt counter (the door passes its own).
+ */
+export function shapeRequest(
+  endpoint: MeteredEndpoint,
+  text: string,
+  defaultMaxTokens: number,
+  countPrompt: PromptCounter<MeteredEndpoint> = promptChars,
+): ShapeResult {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -138,7 +146,7 @@ export function shapeRequest(endpoint: MeteredEndpoint, text: string, defaultMax
   }
   const stream = canStream(endpoint) && body.stream === true;
   const addedUsage = stream && needsUsageOption(endpoint, body);
-  const promptTokens = tokensFromChars(promptChars(endpoint, body));
+  const promptTokens = tokensFromChars(countPrompt(endpoint, body));
   const budget = outputBudget(endpoint, body, defaultMaxTokens);
   const added: Record<string, unknown> = {};
   const capField = CAP_FIELD[endpoint];

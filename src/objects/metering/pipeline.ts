@@ -9,6 +9,7 @@ import type { DecisionContext } from "../../domain/decision";
 import { refusalDecision } from "../../domain/decision";
 import { applyMeter, type MeterRequest } from "../../domain/meter";
 import type { EntitlementRoute } from "../../domain/plans";
+import type { SettleUsage } from "../../domain/token-usage";
 import type { CompiledEntitlement, CompiledPolicy, CustomerRecord, Decision, Hold } from "../../domain/types";
 import { fail } from "../../errors/catalogue";
 import type { ActivePolicy } from "../../policy/store";
@@ -146,6 +147,8 @@ export interface LocalCall {
   /** The hold a settle finishes. */
   hold: Hold | null;
   ttlMs: number | null;
+  /** A gateway settle's usage in token classes, for its `meter.changed` event. */
+  usage?: SettleUsage | null;
 }
 
 /** Run the engine on this object's meter and commit what it changed with the decision's key. */
@@ -200,7 +203,7 @@ function toRequest(op: string, call: LocalCall, holdId: () => string): MeterRequ
       return { op: "reserve", amount: call.amount, holdId: holdId(), ttlMs: call.ttlMs ?? 0 };
     case "settle":
       if (call.hold === null) throw new Error("settle without a hold");
-      return { op: "settle", hold: call.hold, amount: call.amount };
+      return { op: "settle", hold: call.hold, amount: call.amount, usage: call.usage ?? null };
     case "check":
     case "consume":
     case "release":

@@ -20,6 +20,7 @@ import { newHoldId, orgKeeping } from "./hold-ids";
 import { replay, replaySettle } from "./idempotency";
 import { entitlementDefinition, normaliseSettle } from "./normalise";
 import { admit, decideLocally } from "./pipeline";
+import { readSettleUsage } from "./settle-usage";
 
 /** A settle on this customer: its own hold here, else a replay of its key, else its org's hold. */
 export async function settleCustomer(
@@ -27,6 +28,8 @@ export async function settleCustomer(
   call: MeterCall,
   check = true,
 ): Promise<Result<Decision>> {
+  const usage = readSettleUsage(call.usage);
+  if (!usage.ok) return usage;
   const admitted = await admit(context, call, { check, orgPlan: false });
   if (!admitted.ok) return admitted;
   const { active, record } = admitted.value;
@@ -41,6 +44,7 @@ export async function settleCustomer(
     amount: call.amount,
     idempotencyKey: key,
     policyVersion: active.version,
+    usage: usage.value,
   };
   if (hold !== undefined && hold.customer === record.id)
     return settleHere(context, settle, active.policy, false).result;
@@ -64,9 +68,11 @@ export async function settleMember(
   context: CustomerContext,
   settle: MemberSettleCall,
 ): Promise<MemberSettle> {
+  const usage = readSettleUsage(settle.usage);
+  if (!usage.ok) return { result: usage, fingerprint: null };
   const active = await context.ports.policies.load(settle.policyVersion);
   if (active === null) return { result: fail("policy_unavailable"), fingerprint: null };
-  return settleHere(context, settle, active.policy, true);
+  return settleHere(context, { ...settle, usage: usage.value }, active.policy, true);
 }
 
 /** Settle a hold kept on this object (`asOrg`: a member's hold on its org). */
@@ -92,7 +98,8 @@ function settleHere(
   if (!normalised.ok) return { result: normalised, fingerprint: null };
   const { amount, fingerprint } = normalised.value;
   const keyed = { customer, op: "settle" as const, key, fingerprint };
-  const local = { plan, entitlement: ent, meteredOn: record.id, amount, hold, ttlMs: null };
+  const usage = settle.usage ?? null;
+  const local = { plan, entitlement: ent, meteredOn: record.id, amount, hold, ttlMs: null, usage };
   const result =
     replay(store, keyed, nowMs) ?? decideLocally(context, policy, keyed, local, nowMs, newHoldId);
   return { result, fingerprint };
