@@ -9,6 +9,10 @@
  *   `POST /__mock/release?tag=T`), `nousage` (no `usage` anywhere).
  * - `x-mock-tag`: the key requests are counted and recorded under, so parallel test files do not mix.
  * - `x-mock-total-tokens`: the `usage.total_tokens` to report (default: 11 prompt tokens + one per chunk).
+ * - `x-mock-cached-tokens`, `x-mock-reasoning-tokens`: the cache reads among the prompt tokens and the
+ *   reasoning among the output tokens the usage details report (default 0; at most the count they are part
+ *   of): chat and completions `prompt_tokens_details.cached_tokens` and
+ *   `completion_tokens_details.reasoning_tokens`, responses `input_tokens_details` / `output_tokens_details`.
  * - `x-mock-cap`: the mock honours the output cap it is sent, as a real upstream does (`max_completion_tokens`
  *   ?? `max_tokens` on chat, `max_tokens` on completions, `max_output_tokens` on responses): the output it
  *   reports never exceeds it. `ignore` reports `x-mock-total-tokens` whatever the cap (a misbehaving upstream).
@@ -94,6 +98,9 @@ interface Options {
   delayMs: number;
   tag: string;
   totalTokens: number | null;
+  /** Cache reads among the prompt tokens and reasoning among the output tokens, for the usage details. */
+  cachedTokens: number;
+  reasoningTokens: number;
   /** The output cap the request carried, when the mock honours it; null: none sent, or `x-mock-cap: ignore`. */
   cap: number | null;
 }
@@ -104,12 +111,28 @@ function outputTokens(opts: Options, completionTokens: number): number {
   return opts.cap === null ? wanted : Math.min(wanted, opts.cap);
 }
 
+/** The usage details: cache reads within the prompt tokens, reasoning within the output tokens. */
+function detailsFor(opts: Options, output: number) {
+  return {
+    cached: Math.min(opts.cachedTokens, MOCK_PROMPT_TOKENS),
+    reasoning: Math.min(opts.reasoningTokens, output),
+  };
+}
+
 function usageFor(opts: Options, completionTokens: number) {
   const output = outputTokens(opts, completionTokens);
+  const { cached, reasoning } = detailsFor(opts, output);
   return {
     prompt_tokens: MOCK_PROMPT_TOKENS,
     completion_tokens: output,
     total_tokens: MOCK_PROMPT_TOKENS + output,
+    prompt_tokens_details: { cached_tokens: cached, audio_tokens: 0 },
+    completion_tokens_details: {
+      reasoning_tokens: reasoning,
+      audio_tokens: 0,
+      accepted_prediction_tokens: 0,
+      rejected_prediction_tokens: 0,
+    },
   };
 }
 
@@ -241,11 +264,12 @@ function responses(res: ServerResponse, body: Body, opts: Options): Promise<void
   const createdAt = Math.floor(Date.now() / 1000);
   const withUsage = opts.mode !== "nousage";
   const output = outputTokens(opts, MOCK_CHUNKS.length);
+  const { cached, reasoning } = detailsFor(opts, output);
   const usage = {
     input_tokens: MOCK_PROMPT_TOKENS,
-    input_tokens_details: { cached_tokens: 0 },
+    input_tokens_details: { cached_tokens: cached },
     output_tokens: output,
-    output_tokens_details: { reasoning_tokens: 0 },
+    output_tokens_details: { reasoning_tokens: reasoning },
     total_tokens: MOCK_PROMPT_TOKENS + output,
   };
   const part = { type: "output_text", text: MOCK_TEXT, annotations: [] };
@@ -429,6 +453,8 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     tag,
     totalTokens:
       header(req, "x-mock-total-tokens") === undefined ? null : Number(header(req, "x-mock-total-tokens")),
+    cachedTokens: Number(header(req, "x-mock-cached-tokens") ?? 0),
+    reasoningTokens: Number(header(req, "x-mock-reasoning-tokens") ?? 0),
     cap: header(req, "x-mock-cap") === "ignore" ? null : capOf(route, body),
   };
   if (!header(req, "authorization")?.startsWith("Bearer ")) {
