@@ -23,6 +23,9 @@ export const TOKEN_CLASSES = ["input", "cached_input", "cache_write", "output", 
 export const GATEWAY_DOORS = ["openai", "anthropic"] as const;
 export type GatewayDoor = (typeof GATEWAY_DOORS)[number];
 
+/** The longest model name a settle's usage carries (longer than any provider's; the gateway cuts to it). */
+export const MAX_MODEL_LENGTH = 256;
+
 /** What the token meter records for a call's classes: their sum, reasoning counted once (inside `output`). */
 export function classTotal(classes: TokenClasses): number {
   return classes.input + classes.cached_input + classes.cache_write + classes.output;

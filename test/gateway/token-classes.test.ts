@@ -87,6 +87,9 @@ describe("OpenAI usage in classes", () => {
   it("the recorded total is the classes' sum, whatever total_tokens says", () => {
     const disagreeing = { usage: { ...CHAT_USAGE, total_tokens: 1000 } };
     expect(reportedUsage(disagreeing, "chat/completions")).toEqual({ reported: 140, classes: CHAT_CLASSES });
+    // Classes whose sum overflows are no report; a bare total then stands.
+    const huge = { prompt_tokens: 1e308, completion_tokens: 1e308, total_tokens: 5 };
+    expect(reportedUsage({ usage: huge }, "chat/completions")).toEqual({ reported: 5, classes: null });
     // A bare total (no classes to read) is still the upstream's report.
     expect(reportedUsage({ usage: { total_tokens: 17 } }, "chat/completions")).toEqual({
       reported: 17,

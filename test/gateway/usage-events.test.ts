@@ -123,6 +123,14 @@ describe("data.usage of the settle event, from the upstream's usage details", ()
     expectUsage(event, classes, { model: "text-embedding-3-small", door: "openai" });
   });
 
+  it("a model name longer than the object takes is cut, never failing the settle", async () => {
+    const { id, key } = await newCustomer("free");
+    const model = `gpt-4o-${"x".repeat(400)}`;
+    await gatewayClient(key).chat.completions.create({ model, messages: HELLO }, { headers: DETAILS });
+    const event = await settleEvent(id, "gpt4o_tokens");
+    expectUsage(event, REPORTED, { model: model.slice(0, 256), door: "openai" });
+  });
+
   it("an org-scoped model: the event lands in the org's log, naming the member", async () => {
     const org = unique("gw_org");
     await ok("PUT", `/v1/customers/${org}`, { type: "org", plan: "team" });

@@ -5,6 +5,7 @@
  * stream was cut short). Every path after the reserve settles exactly once; the work runs under `waitUntil`,
  * so a client that goes away cannot stop a settle.
  */
+import { MAX_MODEL_LENGTH } from "../../domain/token-usage";
 import type { Decision } from "../../domain/types";
 import { fail } from "../../errors/catalogue";
 import { readUpstream } from "./body-reader";
@@ -93,11 +94,12 @@ async function forward<M extends string, E>(
 ): Promise<Response> {
   const { door, ctx, key } = call;
   const { keyName } = call.upstream;
-  // Settle what the call used, with the classes it is made of, the model and the door (SPEC §6).
+  // Settle what the call used, with the classes it is made of, the model and the door (SPEC §6). The
+  // model is the client's string: cut to what the object accepts, so no model name can fail a settle.
   const settleUsed = (used: Settlement) =>
     hold.settle(used.amount, {
       classes: used.classes,
-      model: request.model,
+      model: request.model.slice(0, MAX_MODEL_LENGTH),
       door: door.name,
       estimated: used.estimated,
     });

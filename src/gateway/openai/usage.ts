@@ -67,7 +67,9 @@ export function reportedUsage(
 ): Pick<ObservedUsage, "reported" | "classes"> {
   if (!isRecord(value) || !isRecord(value.usage)) return { reported: null, classes: null };
   const classes = usageClasses(value.usage, endpoint);
-  if (classes !== null) return { reported: classTotal(classes), classes };
+  // Counts so large their sum overflows are no report the meter can record.
+  if (classes !== null && Number.isFinite(classTotal(classes)))
+    return { reported: classTotal(classes), classes };
   return { reported: tokenCount(value.usage.total_tokens), classes: null };
 }
 

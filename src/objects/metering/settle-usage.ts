@@ -3,12 +3,15 @@
  * finite number ≥ 0, a model name, a known door. What passes is copied field by field, so nothing else a
  * caller sent reaches the event log.
  */
-import { GATEWAY_DOORS, type SettleUsage, TOKEN_CLASSES, type TokenClasses } from "../../domain/token-usage";
+import {
+  GATEWAY_DOORS,
+  MAX_MODEL_LENGTH,
+  type SettleUsage,
+  TOKEN_CLASSES,
+  type TokenClasses,
+} from "../../domain/token-usage";
 import { fail } from "../../errors/catalogue";
 import { ok, type Result } from "../contract";
-
-// Longer than any provider's model id; a longer one is not a model name.
-const MAX_MODEL_LENGTH = 256;
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   value !== null && typeof value === "object" && !Array.isArray(value);
