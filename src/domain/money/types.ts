@@ -2,7 +2,7 @@
  * Value types of money (SPEC §12): price curves, the exchange, top-ups and grants. Types only, like
  * ../types.ts; the compiled forms are what src/policy produces and what the money functions read.
  */
-import type { Mode, ResetRule } from "../types";
+import type { Mode, ResetRule } from "../limit-rules";
 
 export type PricingModel = "flat" | "tiered" | "volume" | "stairstep";
 
