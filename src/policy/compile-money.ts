@@ -166,10 +166,17 @@ export function compileTopups(
       doc.expires_after === undefined
         ? null
         : durationAt(doc.expires_after, [...at, "expires_after"], issues);
+    const pctOk = doc.rollover_pct === undefined || doc.rollover_pct <= 1;
+    if (!pctOk)
+      issues.add(
+        [...at, "rollover_pct"],
+        `is a fraction of the old balance (0.5 carries half), at most 1; got ${doc.rollover_pct}`,
+      );
     if (rolloverMin !== null && rolloverMax !== null && rolloverMin > rolloverMax)
       issues.add([...at, "rollover_min"], `is above rollover_max (${rolloverMin} > ${rolloverMax})`);
     if (
       !parsed.clean ||
+      !pctOk ||
       credit == null ||
       grantValue === null ||
       reset === null ||

@@ -23,7 +23,7 @@ import {
   type EntitlementDocument,
   type GatewayDocument,
   gatewayShellSchema,
-  modelRouteSchema,
+  modelObjectSchema,
   type PlanDocument,
   type PolicyDocument,
   planShellSchema,
@@ -170,7 +170,10 @@ function compileGateway(
       issues.add(path, "expected the name of an entitlement, or { entitlement, cost? }");
       continue;
     }
-    const parsed = issues.parse(modelRouteSchema, target, path);
+    const parsed =
+      typeof target === "string"
+        ? { value: target, clean: true }
+        : issues.parse(modelObjectSchema, target, path);
     if (parsed === undefined || !parsed.clean) continue;
     const entry = parsed.value;
     const entitlement = typeof entry === "string" ? entry : entry.entitlement;

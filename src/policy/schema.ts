@@ -97,12 +97,8 @@ export const topupSchema = level({
   reset_mode: z.enum(["hard", "add", "rollover"]).optional(),
   rollover_min: amountSchema.optional(),
   rollover_max: amountSchema.optional(),
-  // A fraction of the old balance: 0.5 carries half. Limitr calls it a percentage; 50 is refused, not guessed.
-  rollover_pct: z
-    .number()
-    .min(0)
-    .max(1, { error: "is a fraction of the balance (0.5 carries half), at most 1" })
-    .optional(),
+  // A fraction of the old balance (0.5 carries half); above 1 is refused by the compiler, never guessed.
+  rollover_pct: z.number().min(0).optional(),
   max_balance: amountSchema.optional(),
   expires_after: durationSchema.optional(),
   reset_catchup_cap: z.number().int().min(0).optional(),
@@ -125,10 +121,10 @@ export const modelCostSchema = level({
     .optional(),
 });
 
-export const modelRouteSchema = z.union([
-  z.string(),
-  level({ entitlement: z.string().min(1), cost: modelCostSchema.optional() }),
-]);
+/** `gateway.models.<pattern>` in its object form: `{ entitlement, cost? }`. */
+export const modelObjectSchema = level({ entitlement: z.string().min(1), cost: modelCostSchema.optional() });
+
+export const modelRouteSchema = z.union([z.string(), modelObjectSchema]);
 
 export const limitSchema = level({
   credit: z.string().min(1),
