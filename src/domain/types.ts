@@ -2,23 +2,10 @@
  * Value types shared by the pure core: the compiled policy (what src/policy/compile.ts produces),
  * per-customer state, decisions and events. No runtime imports: this module is types only.
  */
+import type { Mode, ResetRule, Scope } from "./limit-rules";
+import type { CompiledMoney, ModelCost } from "./money/types";
 
-export type Mode = "hard" | "soft" | "observe";
-export type Scope = "customer" | "org";
-
-/** A calendar schedule (SPEC §2, §11). Weekday: 0 = Sunday … 6 = Saturday. Month: 1…12. */
-export type Schedule =
-  | { kind: "daily" }
-  | { kind: "weekly"; weekday: number }
-  | { kind: "monthly"; day: number | "last" }
-  | { kind: "quarterly"; day: number | "last" }
-  | { kind: "yearly"; month: number; day: number };
-
-/** How a limit's period advances. `none` makes the meter a gauge. */
-export type ResetRule =
-  | { kind: "none" }
-  | { kind: "rolling"; periodMs: number }
-  | { kind: "calendar"; schedule: Schedule; tz: string; source: string };
+export type { Mode, ResetRule, Schedule, Scope } from "./limit-rules";
 
 /** The dimension of a unit: bytes and time convert; words only match themselves. */
 export type Dimension = "bytes" | "time" | "word";
@@ -42,6 +29,10 @@ export interface CompiledLimit {
   reset: ResetRule;
   /** Fractions of `value`, ascending, deduplicated. */
   alerts: number[];
+  /** `grants_apply` (SPEC §12.3): grants cover this limit's overage. Absent: true. */
+  grantsApply?: boolean;
+  /** `hard_trailing`: the call that crosses the limit from below is allowed. Absent: false. */
+  hardTrailing?: boolean;
 }
 
 export interface CompiledRate {
@@ -72,6 +63,8 @@ export interface CompiledModelRoute {
   pattern: string;
   regex: RegExp;
   entitlement: string;
+  /** The model's provider price (SPEC §12.4); null or absent: not priced. */
+  cost?: ModelCost | null;
 }
 
 /** One `gateway.passthrough` entry (`"GET files"`): a method and a glob over the canonical path. */
@@ -87,6 +80,10 @@ export interface CompiledGateway {
   models: CompiledModelRoute[];
   /** Paths outside a door's endpoints that the policy opens (forwarded unmetered, 1 request each). */
   passthrough: CompiledPassthrough[];
+  /** `gateway.spend` (SPEC §12.4): the entitlement every priced call's cost is reserved on. Absent: none. */
+  spend?: string | null;
+  /** `gateway.unpriced`: whether an unpriced model may run while `spend` is set. Absent: refuse. */
+  unpriced?: "allow" | "refuse";
 }
 
 export interface CompiledPolicy {
@@ -97,6 +94,8 @@ export interface CompiledPolicy {
   /** Every entitlement name used in some plan. */
   entitlementNames: Set<string>;
   gateway: CompiledGateway;
+  /** Prices, costs, the exchange and top-ups (SPEC §12). */
+  money: CompiledMoney;
 }
 
 /** A customer's record (SPEC §3.4). Times are epoch milliseconds. */

@@ -1,6 +1,8 @@
 /** Compile one credit or one entitlement of a plan, recording every issue with its path. */
+import type { CreditMoney } from "../domain/money/types";
 import type { CompiledCredit, CompiledEntitlement, CompiledLimit } from "../domain/types";
 import { compileLimit, compileRate } from "./compile-limit";
+import { compileCreditMoney } from "./compile-money";
 import type { IssueList, Path } from "./issues";
 import { type CreditDocument, creditSchema, type EntitlementDocument, entitlementSchema } from "./schema";
 import { describeUnit, type UnitInfo } from "./units";
@@ -17,7 +19,7 @@ export function compileCredit(
   raw: unknown,
   path: Path,
   issues: IssueList,
-): { document: CreditDocument; credit: CompiledCredit } | null {
+): { document: CreditDocument; credit: CompiledCredit; money: CreditMoney } | null {
   const parsed = issues.parse(creditSchema, raw, path);
   if (parsed === undefined) return null;
   const document = parsed.value;
@@ -36,7 +38,10 @@ export function compileCredit(
   }
   // A salvaged credit may have lost its `unit`: compiling it would misjudge every amount that uses it.
   if (!parsed.clean) return null;
-  return { document, credit: { name, label: document.label ?? null, ...described.value } };
+  const credit: CompiledCredit = { name, label: document.label ?? null, ...described.value };
+  const money = compileCreditMoney(document, credit, path, issues);
+  if (money === null) return null;
+  return { document, credit, money };
 }
 
 /** Compile one entitlement of one plan; null (with issues recorded) when anything in it is wrong. */

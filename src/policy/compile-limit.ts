@@ -16,7 +16,7 @@ type Sign = "nonnegative" | "positive";
  * (already reported: only the sign of a bare number is still checked) and null when the entitlement has
  * no credit at all (a rate on a feature flag: bare numbers only).
  */
-function amountAt(
+export function amountAt(
   input: number | string,
   unit: UnitInfo | null | undefined,
   sign: Sign,
@@ -52,14 +52,18 @@ function amountAt(
   return value;
 }
 
-function durationAt(input: number | string, path: Path, issues: IssueList): number | null {
+export function durationAt(input: number | string, path: Path, issues: IssueList): number | null {
   const parsed = parseDuration(input);
   if (parsed.ok) return parsed.value; // parseDuration only accepts durations > 0
   issues.add(path, parsed.message);
   return null;
 }
 
-function resetRule(doc: LimitDocument, path: Path, issues: IssueList): ResetRule | null {
+export function resetRule(
+  doc: Pick<LimitDocument, "resets" | "reset_inc" | "reset_sch" | "reset_tz">,
+  path: Path,
+  issues: IssueList,
+): ResetRule | null {
   const { resets, reset_inc: inc, reset_sch: sch } = doc;
   let ok = true;
   // Each field is checked on its own first, so a conflict does not hide a typo in one of them.
@@ -114,7 +118,16 @@ export function compileLimit(
   const reset = resetRule(doc, path, issues);
   if (value === null || increment === null || minimum === null || reset === null) return null;
   const alerts = [...new Set(doc.alerts ?? [])].sort((a, b) => a - b);
-  return { value, mode: doc.mode ?? "hard", increment, minimum, reset, alerts };
+  return {
+    value,
+    mode: doc.mode ?? "hard",
+    increment,
+    minimum,
+    reset,
+    alerts,
+    grantsApply: doc.grants_apply ?? true,
+    hardTrailing: doc.hard_trailing ?? false,
+  };
 }
 
 /** Compile a rate: a token bucket of `burst` (default `limit`) refilled at `limit` per `window`. */

@@ -3,6 +3,8 @@
  * The document is walked node by node: every node is checked even when a sibling is broken, so one
  * pass reports every issue, and names live in Maps, so `__proto__` or `toString` are ordinary names.
  */
+
+import type { CompiledTopup, CreditMoney, RuneRoute } from "../domain/money/types";
 import type {
   CompiledCredit,
   CompiledEntitlement,
@@ -12,6 +14,7 @@ import type {
   CompiledPolicy,
 } from "../domain/types";
 import { type CreditTable, compileCredit, compileEntitlement } from "./compile-entitlement";
+import { compileExchange, compileModelCost, compileTopups } from "./compile-money";
 import { compilePassthrough } from "./compile-passthrough";
 import { globToRegExp } from "./glob";
 import { IssueList, type Path, type PolicyIssue } from "./issues";
@@ -20,6 +23,7 @@ import {
   type EntitlementDocument,
   type GatewayDocument,
   gatewayShellSchema,
+  modelObjectSchema,
   type PlanDocument,
   type PolicyDocument,
   planShellSchema,
@@ -56,19 +60,24 @@ function checkName(kind: string, name: string, path: Path, issues: IssueList): v
 
 function compileCredits(raw: unknown, issues: IssueList) {
   const table: CreditTable = new Map();
+  const money = new Map<string, CreditMoney>();
   const documents: [string, CreditDocument][] = [];
   for (const [name, value] of entriesOf(raw)) {
     const path = ["credits", name];
     checkName("credit", name, path, issues);
     const compiled = compileCredit(name, value, path, issues);
     table.set(name, compiled?.credit ?? null);
-    if (compiled) documents.push([name, compiled.document]);
+    if (compiled) {
+      documents.push([name, compiled.document]);
+      money.set(name, compiled.money);
+    }
   }
-  return { table, documents };
+  return { table, documents, money };
 }
 
 function compilePlans(raw: unknown, credits: CreditTable, issues: IssueList) {
   const plans = new Map<string, CompiledPlan>();
+  const topups = new Map<string, Map<string, CompiledTopup>>();
   const documents: [string, PlanDocument][] = [];
   const names = new Set<string>();
   // One meter per entitlement name carries across plan changes (SPEC §11), so its unit must not change.
@@ -103,6 +112,13 @@ function compilePlans(raw: unknown, credits: CreditTable, issues: IssueList) {
       else
         issues.add([...path, "default"], `only one plan may be the default, and "${defaultPlan}" already is`);
     }
+    const planTopups = compileTopups(
+      isObject(rawPlan) ? rawPlan.topups : undefined,
+      credits,
+      [...path, "topups"],
+      issues,
+    );
+    topups.set(planName, planTopups.topups);
     if (shell === undefined) continue;
     plans.set(planName, {
       name: planName,
@@ -110,38 +126,70 @@ function compilePlans(raw: unknown, credits: CreditTable, issues: IssueList) {
       isDefault: shell.default === true,
       entitlements,
     });
-    const { entitlements: rawEntitlements, ...rest } = shell;
-    const entitlementMap = Object.fromEntries(entitlementDocuments);
-    documents.push([
-      planName,
-      rawEntitlements === undefined ? rest : { ...rest, entitlements: entitlementMap },
-    ]);
+    // The plan's own `price` (a subscription price) is informational: left out of the document and version.
+    const { entitlements: rawEntitlements, topups: rawTopups, price: _price, ...rest } = shell;
+    const document: PlanDocument = { ...rest };
+    if (rawEntitlements !== undefined) document.entitlements = Object.fromEntries(entitlementDocuments);
+    if (rawTopups !== undefined) document.topups = planTopups.documents as PlanDocument["topups"];
+    documents.push([planName, document]);
   }
-  return { plans, documents, names, defaultPlan };
+  return { plans, documents, names, defaultPlan, topups, creditOf };
 }
 
-function compileGateway(raw: unknown, names: ReadonlySet<string>, issues: IssueList) {
+/** What `gateway.spend` needs from the rest of the policy: each entitlement's credit and the credits' rune routes. */
+interface SpendContext {
+  creditOf: ReadonlyMap<string, { credit: string }>;
+  routes: ReadonlyMap<string, RuneRoute>;
+}
+
+function compileGateway(
+  raw: unknown,
+  names: ReadonlySet<string>,
+  spendContext: SpendContext,
+  issues: IssueList,
+) {
   const gateway: CompiledGateway = {
     defaultMaxTokens: DEFAULT_MAX_TOKENS,
     requests: null,
     models: [],
     passthrough: [],
+    spend: null,
+    unpriced: "refuse",
   };
   if (raw === undefined) return { gateway, document: undefined };
   const shell = issues.parse(gatewayShellSchema, raw, ["gateway"])?.value;
   const models: CompiledModelRoute[] = [];
+  const modelDocuments: [string, unknown][] = [];
   for (const [pattern, target] of entriesOf(isObject(raw) ? raw.models : undefined)) {
     const path = ["gateway", "models", pattern];
-    if (pattern.length === 0 || pattern.length > 256)
+    if (pattern.length === 0 || pattern.length > 256) {
       issues.add(path, "a model pattern must be 1 to 256 characters");
-    else if (typeof target !== "string") issues.add(path, "expected the name of an entitlement");
-    else if (!names.has(target))
-      issues.add(path, `model pattern maps to entitlement "${target}", which no plan has`);
-    else models.push({ pattern, regex: globToRegExp(pattern), entitlement: target });
+      continue;
+    }
+    if (typeof target !== "string" && !isObject(target)) {
+      issues.add(path, "expected the name of an entitlement, or { entitlement, cost? }");
+      continue;
+    }
+    const parsed =
+      typeof target === "string"
+        ? { value: target, clean: true }
+        : issues.parse(modelObjectSchema, target, path);
+    if (parsed === undefined || !parsed.clean) continue;
+    const entry = parsed.value;
+    const entitlement = typeof entry === "string" ? entry : entry.entitlement;
+    const entitlementPath = typeof entry === "string" ? path : [...path, "entitlement"];
+    if (!names.has(entitlement)) {
+      issues.add(entitlementPath, `model pattern maps to entitlement "${entitlement}", which no plan has`);
+      continue;
+    }
+    const cost = typeof entry === "string" || entry.cost === undefined ? null : compileModelCost(entry.cost);
+    models.push({ pattern, regex: globToRegExp(pattern), entitlement, cost });
+    modelDocuments.push([pattern, entry]);
   }
   if (shell?.requests !== undefined && !names.has(shell.requests)) {
     issues.add(["gateway", "requests"], `names entitlement "${shell.requests}", which no plan has`);
   }
+  if (shell?.spend !== undefined) checkSpend(shell.spend, names, spendContext, issues);
   const rawPassthrough = isObject(raw) && Array.isArray(raw.passthrough) ? raw.passthrough : [];
   const passthrough = compilePassthrough(rawPassthrough, issues);
   if (shell === undefined) return { gateway, document: undefined };
@@ -149,10 +197,41 @@ function compileGateway(raw: unknown, names: ReadonlySet<string>, issues: IssueL
   gateway.defaultMaxTokens = shell.default_max_tokens ?? DEFAULT_MAX_TOKENS;
   gateway.requests = shell.requests ?? null;
   gateway.models = models;
+  gateway.spend = shell.spend ?? null;
+  gateway.unpriced = shell.unpriced ?? "refuse";
   const { models: rawModels, ...rest } = shell;
-  const modelMap = Object.fromEntries(models.map((m) => [m.pattern, m.entitlement]));
-  const document: GatewayDocument = rawModels === undefined ? rest : { ...rest, models: modelMap };
+  const document: GatewayDocument =
+    rawModels === undefined
+      ? rest
+      : { ...rest, models: Object.fromEntries(modelDocuments) as GatewayDocument["models"] };
   return { gateway, document };
+}
+
+/** `gateway.spend` must name an entitlement whose credit has a fixed rune value (SPEC §12.4). */
+function checkSpend(
+  spend: string,
+  names: ReadonlySet<string>,
+  context: SpendContext,
+  issues: IssueList,
+): void {
+  const path = ["gateway", "spend"];
+  if (!names.has(spend)) {
+    issues.add(path, `names entitlement "${spend}", which no plan has`);
+    return;
+  }
+  const credit = context.creditOf.get(spend)?.credit;
+  if (credit === undefined) {
+    issues.add(path, `entitlement "${spend}" has no limit, so it has no credit to count money in`);
+    return;
+  }
+  const route = context.routes.get(credit);
+  if (route === undefined) return; // the credit's own problem is reported at exchange.<credit>
+  if (route.kind !== "linear" || !(route.runesPerUnit > 0)) {
+    issues.add(
+      path,
+      `entitlement "${spend}" counts in credit "${credit}", which has no fixed rune value: give it an exchange pair to rune or usd, or a flat price`,
+    );
+  }
 }
 
 /** Check and compile an unwrapped policy document: the compiled policy (less its version) or every issue. */
@@ -162,7 +241,14 @@ export function compilePolicy(root: unknown): CompileResult {
   const raw = isObject(root) ? root : {};
   const credits = compileCredits(raw.credits, issues);
   const plans = compilePlans(raw.plans, credits.table, issues);
-  const gateway = compileGateway(raw.gateway, plans.names, issues);
+  const declared = new Set(credits.table.keys());
+  const exchange = compileExchange(raw.exchange, credits.money, declared, issues);
+  const gateway = compileGateway(
+    raw.gateway,
+    plans.names,
+    { creditOf: plans.creditOf, routes: exchange.routes },
+    issues,
+  );
   // A policy without plans would validate and then deny everything (SPEC §11 "Integrity").
   if (top !== undefined && Object.keys(top.plans ?? {}).length === 0) {
     issues.add(["plans"], "a policy needs at least one plan");
@@ -174,6 +260,7 @@ export function compilePolicy(root: unknown): CompileResult {
   if (top.credits !== undefined) document.credits = Object.fromEntries(credits.documents);
   if (top.plans !== undefined) document.plans = Object.fromEntries(plans.documents);
   if (gateway.document !== undefined) document.gateway = gateway.document;
+  if (exchange.document !== undefined) document.exchange = exchange.document as PolicyDocument["exchange"];
   const compiledCredits = new Map<string, CompiledCredit>();
   for (const [name, credit] of credits.table) if (credit) compiledCredits.set(name, credit);
   return {
@@ -185,6 +272,12 @@ export function compilePolicy(root: unknown): CompileResult {
       defaultPlan: plans.defaultPlan,
       entitlementNames: plans.names,
       gateway: gateway.gateway,
+      money: {
+        credits: credits.money,
+        exchange: exchange.exchange,
+        routes: exchange.routes,
+        topups: plans.topups,
+      },
     },
   };
 }

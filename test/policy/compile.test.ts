@@ -54,6 +54,8 @@ describe("limits", () => {
       minimum: 0,
       reset: { kind: "none" },
       alerts: [],
+      grantsApply: true,
+      hardTrailing: false,
     });
   });
 
@@ -171,7 +173,14 @@ describe("plans and the gateway", () => {
   it("no default plan and no gateway section are fine", async () => {
     const { policy } = await valid("plans: { a: {}, b: { default: false } }");
     expect(policy.defaultPlan).toBeNull();
-    expect(policy.gateway).toEqual({ defaultMaxTokens: 1024, requests: null, models: [], passthrough: [] });
+    expect(policy.gateway).toEqual({
+      defaultMaxTokens: 1024,
+      requests: null,
+      models: [],
+      passthrough: [],
+      spend: null,
+      unpriced: "refuse",
+    });
   });
 
   it("routes models in document order, first match wins", async () => {

@@ -93,7 +93,7 @@ describe("version", () => {
 
   it("ignores ignored Limitr keys, and a null entitlement reads as {}", async () => {
     const a = await valid(oneEntitlement("{ limit: { credit: token, value: 5 } }"));
-    const b = await valid(oneEntitlement("{ price: 3, limit: { credit: token, value: 5, tiers: [1] } }"));
+    const b = await valid(oneEntitlement("{ hidden: true, limit: { credit: token, value: 5, period: 1 } }"));
     expect(b.policy.version).toBe(a.policy.version);
     const flag = await valid(oneEntitlement("{}"));
     expect((await valid(oneEntitlement(""))).policy.version).toBe(flag.policy.version);

@@ -65,6 +65,12 @@ export function policy(plans: CompiledPlan[], version = "test-version"): Compile
     defaultPlan: plans.find((p) => p.isDefault)?.name ?? null,
     entitlementNames: names,
     gateway: { defaultMaxTokens: 1024, requests: null, models: [], passthrough: [] },
+    money: {
+      credits: new Map(),
+      exchange: { grantStrategy: "expires_first", usdPerRune: 1, pairs: new Map() },
+      routes: new Map(),
+      topups: new Map(),
+    },
   };
 }
 
