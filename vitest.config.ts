@@ -26,13 +26,15 @@ export default defineConfig({
             wrangler: { configPath: "./wrangler.toml" },
             // Test-only values: a secret never goes into wrangler.toml. A zero policy cache makes a stored
             // policy visible at once to every module instance, as in local dev (SPEC §5.1). The gateway
-            // talks to the mock upstream the globalSetup started on 127.0.0.1.
+            // talks to the mock upstreams (OpenAI, Anthropic) the globalSetup started on 127.0.0.1.
             miniflare: {
               bindings: {
                 ADMIN_TOKEN: "test-admin-token",
                 POLICY_CACHE_SECONDS: "0",
                 OPENAI_BASE_URL: inject("upstreamUrl"),
                 OPENAI_API_KEY: "sk-test-upstream",
+                ANTHROPIC_BASE_URL: inject("anthropicUrl"),
+                ANTHROPIC_API_KEY: "sk-ant-test-upstream",
               },
             },
           })),

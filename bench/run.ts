@@ -11,7 +11,14 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { GateClient, pool } from "./lib/client";
-import { type GatewayResult, gatewayAvailable, measureGateway, startMockUpstream } from "./lib/gateway";
+import {
+  type Door,
+  type GatewayResult,
+  gatewayAvailable,
+  MOCK_ANTHROPIC,
+  measureGateway,
+  startMockUpstream,
+} from "./lib/gateway";
 import { type LoadTarget, type Measured, mergeRounds, runLoad, summary } from "./lib/load";
 import { BENCH_METERS, benchPolicy } from "./lib/policy";
 import { bundleWorker, rssBytes, runtimeVersions, type ServedWorker, serveWorker } from "./lib/runtime";
@@ -103,10 +110,11 @@ async function measureGatewayRow(
   product: ServedWorker,
   client: GateClient,
   upstream: string,
+  door: Door,
 ): Promise<GatewayResult> {
   const apiKey = `sk-tg-bench-${randomBytes(6).toString("hex")}`;
-  await client.putCustomer("bench_gateway", { plan: "bench", alternateIds: [apiKey] });
-  return measureGateway(upstream, product.url, apiKey, GATEWAY_REQUESTS, quick ? 10 : 30);
+  await client.putCustomer(`bench_gateway_${door}`, { plan: "bench", alternateIds: [apiKey] });
+  return measureGateway(upstream, product.url, apiKey, GATEWAY_REQUESTS, quick ? 10 : 30, door);
 }
 
 async function main(): Promise<void> {
@@ -136,6 +144,7 @@ async function main(): Promise<void> {
 
   const gatewayCheck = gatewayAvailable();
   const upstream = gatewayCheck.ok ? await startMockUpstream() : null;
+  const anthropicUpstream = gatewayCheck.ok ? await startMockUpstream(MOCK_ANTHROPIC) : null;
   const token = randomBytes(16).toString("hex");
   const product = await serveWorker({
     name: "tollgate",
@@ -148,6 +157,9 @@ async function main(): Promise<void> {
       ...(upstream === null
         ? {}
         : { OPENAI_BASE_URL: `${upstream.url}/v1`, OPENAI_API_KEY: "sk-bench-upstream" }),
+      ...(anthropicUpstream === null
+        ? {}
+        : { ANTHROPIC_BASE_URL: `${anthropicUpstream.url}/v1`, ANTHROPIC_API_KEY: "sk-bench-upstream" }),
     },
   });
   const baseline = await serveWorker({
@@ -262,21 +274,24 @@ async function main(): Promise<void> {
     log("memory: a customer with 10 meters and 1000 events ...");
     const state = await measureState(client);
 
-    let gateway: GatewayResult | { unavailable: string };
-    if (upstream === null) {
-      gateway = { unavailable: gatewayCheck.ok ? "" : gatewayCheck.why };
-    } else {
-      log("gateway: direct vs through the gate, alternating ...");
+    const gatewayRow = async (
+      mock: { url: string; stop(): void } | null,
+      door: Door,
+    ): Promise<GatewayResult | { unavailable: string }> => {
+      if (mock === null) return { unavailable: gatewayCheck.ok ? "" : gatewayCheck.why };
+      log(`gateway (${door} door): direct vs through the gate, alternating ...`);
       try {
-        gateway = await measureGatewayRow(product, client, upstream.url);
+        return await measureGatewayRow(product, client, mock.url, door);
       } catch (error) {
         // A gateway that exists but fails is a finding, not a missing piece: say so and exit non-zero.
-        gateway = { unavailable: `failed: ${(error as Error).message}` };
         process.exitCode = 1;
+        return { unavailable: `failed: ${(error as Error).message}` };
       } finally {
-        upstream.stop();
+        mock.stop();
       }
-    }
+    };
+    const gateway = await gatewayRow(upstream, "openai");
+    const anthropicGateway = await gatewayRow(anthropicUpstream, "anthropic");
 
     const loadEnd = loadavg();
     const results = {
@@ -323,6 +338,7 @@ async function main(): Promise<void> {
       },
       consumeCheck: { answered: consumed, sent, recorded: used },
       gateway,
+      anthropicGateway,
       memory: {
         state,
         workerRssIdleBytes: idleRss,
@@ -370,6 +386,7 @@ type Results = {
     baselineCpuToConsumeCpu: number;
   };
   gateway: GatewayResult | { unavailable: string };
+  anthropicGateway: GatewayResult | { unavailable: string };
   memory: {
     state: { meters: number; events: number; stateBytes: number; eventsBytes: number; bytesPerEvent: number };
     workerRssIdleBytes: number;
@@ -417,13 +434,18 @@ function renderTable(res: Results, r: (label: string) => Measured): string {
     `| engine decisions/s, one core (\`bench:engine\`) | ${fmt(e.decisionsPerSecond ?? Number.NaN)} |`,
   );
   const g = res.gateway;
-  if ("unavailable" in g) {
-    lines.push(`| gateway added latency | not available (${g.unavailable}) |`);
-  } else {
-    const added = (p: { addedP50Ms: number; addedP99Ms: number; directP50Ms: number; directP99Ms: number }) =>
-      `+${fmt(p.addedP50Ms, 2)} ms p50, +${fmt(p.addedP99Ms, 2)} ms p99 (direct ${fmt(p.directP50Ms, 2)} / ${fmt(p.directP99Ms, 2)} ms)`;
-    lines.push(`| gateway added latency, non-streaming | ${added(g.nonStreaming)} |`);
-    lines.push(`| gateway added time to first byte, streaming | ${added(g.streamingFirstByte)} |`);
+  const added = (p: { addedP50Ms: number; addedP99Ms: number; directP50Ms: number; directP99Ms: number }) =>
+    `+${fmt(p.addedP50Ms, 2)} ms p50, +${fmt(p.addedP99Ms, 2)} ms p99 (direct ${fmt(p.directP50Ms, 2)} / ${fmt(p.directP99Ms, 2)} ms)`;
+  for (const [label, row] of [
+    ["gateway", g],
+    ["Anthropic door", res.anthropicGateway],
+  ] as const) {
+    if ("unavailable" in row) {
+      lines.push(`| ${label} added latency | not available (${row.unavailable}) |`);
+    } else {
+      lines.push(`| ${label} added latency, non-streaming | ${added(row.nonStreaming)} |`);
+      lines.push(`| ${label} added time to first byte, streaming | ${added(row.streamingFirstByte)} |`);
+    }
   }
   const s = res.memory.state;
   lines.push(

@@ -2,10 +2,11 @@
  * `npm run e2e`: the README's promise on a fresh checkout. Starts `npm run dev` on a free port with a
  * temporary state directory, drives the seed example (SPEC §3, issue 3) over real HTTP, restarts on the
  * same directory and checks nothing was lost, then checks a fresh directory starts empty with the default
- * policy, and on it drives the gateway with the official `openai` client (SPEC §6, issue 4) and waits for one
+ * policy, and on it drives the gateway with the official `openai` and `@anthropic-ai/sdk` clients (SPEC §6,
+ * issues 4 and 11) and waits for one
  * signed webhook (SPEC §7, issue 5), then runs every example of README.md against that server, as a user
  * pasting them would (SPEC §11 "Documentation that runs", scripts/lib/readme-examples.ts). Every server of the
- * run points at the same mock OpenAI upstream and the same in-process webhook receiver, so events are
+ * run points at the same mock OpenAI and Anthropic upstreams and the same in-process webhook receiver, so events are
  * delivered from the first step on. Each check is a step below; append new ones to STEPS.
  *
  * The servers' admin token is the one in `.dev.vars` (created if missing, as `npm run dev` does), so the
@@ -17,13 +18,15 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { MOCK_INPUT_CLASSES } from "../test/support/mock-anthropic";
 import { MOCK_TEXT } from "../test/support/mock-upstream";
+import { anthropicClient, viaAnthropic } from "./lib/anthropic-client";
 import type { ApiClient, Json } from "./lib/client";
 import { type DevServer, killDevServer, startDevServer, stopDevServer } from "./lib/dev-server";
 import { ensureDevVars, randomToken } from "./lib/dev-vars";
 import { CheckFailed, expectEqual, expectMatch, expectStatus, show } from "./lib/expect";
 import { gatewayClient, mockHeaders, viaGateway } from "./lib/gateway-client";
-import { type MockUpstream, startMockUpstream } from "./lib/mock-upstream-process";
+import { type MockUpstream, startMockAnthropic, startMockUpstream } from "./lib/mock-upstream-process";
 import { freePort, pollUntil } from "./lib/net";
 import { runNpm } from "./lib/npm";
 import { readPolicyFile, validatePolicyFile } from "./lib/policy-file";
@@ -46,6 +49,11 @@ const UPSTREAM_KEY = "sk-e2e-upstream";
 /** policies/default.yaml maps `gpt-4o*` to this entitlement and counts every call in `api_requests`. */
 const GATEWAY_MODEL = "gpt-4o";
 const GATEWAY_TOKENS = "gpt4o_tokens";
+/** The gate's own key for the Anthropic upstream; the mock accepts any `x-api-key`. */
+const ANTHROPIC_UPSTREAM_KEY = "sk-ant-e2e-upstream";
+/** policies/default.yaml maps `claude-*` to this entitlement. */
+const CLAUDE_MODEL = "claude-sonnet-4-5";
+const CLAUDE_TOKENS = "claude_tokens";
 /** Streams settle in the Worker's waitUntil, after the client's last byte. */
 const SETTLE_TIMEOUT_MS = 15_000;
 /** Delivery is driven by the customer object's alarm, which wrangler dev fires on its own within ~1 s. */
@@ -70,6 +78,8 @@ interface Context {
   snapshot: Snapshot | undefined;
   /** Up for the whole run: every server gets OPENAI_BASE_URL and WEBHOOK_URL pointing at these. */
   upstream: MockUpstream | undefined;
+  /** The mock Anthropic upstream: every server gets ANTHROPIC_BASE_URL pointing at it. */
+  anthropic: MockUpstream | undefined;
   receiver: WebhookReceiver | undefined;
   webhookSecret: string;
   /** The gateway customer's key: an alternate ID, what its OpenAI client sends as `apiKey`. */
@@ -109,11 +119,13 @@ async function makeTempDir(ctx: Context, label: string): Promise<string> {
 
 /** The `--var`s of every server: the mock upstream and the webhook receiver. */
 function serverVars(ctx: Context): Record<string, string> {
-  if (ctx.upstream === undefined || ctx.receiver === undefined)
-    throw new CheckFailed("the mock upstream and the webhook receiver must be started first");
+  if (ctx.upstream === undefined || ctx.anthropic === undefined || ctx.receiver === undefined)
+    throw new CheckFailed("the mock upstreams and the webhook receiver must be started first");
   return {
     OPENAI_BASE_URL: ctx.upstream.url,
     OPENAI_API_KEY: UPSTREAM_KEY,
+    ANTHROPIC_BASE_URL: ctx.anthropic.url,
+    ANTHROPIC_API_KEY: ANTHROPIC_UPSTREAM_KEY,
     WEBHOOK_URL: ctx.receiver.url,
     WEBHOOK_SECRET: ctx.webhookSecret,
   };
@@ -186,6 +198,11 @@ async function settledMeter(ctx: Context, customer: string, entitlement: string)
   }
 }
 
+function anthropic(ctx: Context): MockUpstream {
+  if (ctx.anthropic === undefined) throw new CheckFailed("the mock Anthropic upstream is not running");
+  return ctx.anthropic;
+}
+
 function upstream(ctx: Context): MockUpstream {
   if (ctx.upstream === undefined) throw new CheckFailed("the mock upstream is not running");
   return ctx.upstream;
@@ -199,11 +216,12 @@ async function eventsOf(ctx: Context, customer: string): Promise<Json[]> {
 
 const STEPS: Step[] = [
   {
-    name: "start the mock OpenAI upstream and a local webhook receiver",
+    name: "start the mock OpenAI and Anthropic upstreams and a local webhook receiver",
     run: async (ctx) => {
       ctx.upstream = await startMockUpstream(60_000);
+      ctx.anthropic = await startMockAnthropic(60_000);
       ctx.receiver = await startWebhookReceiver(ctx.webhookSecret, "/hooks");
-      return `OPENAI_BASE_URL ${ctx.upstream.url}, WEBHOOK_URL ${ctx.receiver.url}`;
+      return `OPENAI_BASE_URL ${ctx.upstream.url}, ANTHROPIC_BASE_URL ${ctx.anthropic.url}, WEBHOOK_URL ${ctx.receiver.url}`;
     },
   },
   {
@@ -463,6 +481,72 @@ const STEPS: Step[] = [
     },
   },
   {
+    name: "gateway: an Anthropic message through @anthropic-ai/sdk is metered by its usage classes",
+    run: async (ctx) => {
+      const before = await meterOf(ctx, "gateway_user", CLAUDE_TOKENS);
+      const headers = { "x-mock-tag": "e2e-claude", "x-mock-output-tokens": "37" };
+      const message = await viaAnthropic("messages.create", () =>
+        anthropicClient(running(ctx).baseUrl, ctx.gatewayKey, headers).messages.create({
+          model: CLAUDE_MODEL,
+          max_tokens: 256,
+          messages: [{ role: "user", content: "Say hello" }],
+        }),
+      );
+      const block = message.content[0];
+      expectEqual("the reply", block?.type === "text" ? block.text : block, MOCK_TEXT);
+      const u = message.usage;
+      const reported =
+        u.input_tokens +
+        (u.cache_creation_input_tokens ?? 0) +
+        (u.cache_read_input_tokens ?? 0) +
+        u.output_tokens;
+      expectEqual("the usage classes the upstream reported, summed", reported, MOCK_INPUT_CLASSES + 37);
+      expectMatch(`${CLAUDE_TOKENS} after the call`, await meterOf(ctx, "gateway_user", CLAUDE_TOKENS), {
+        used: Number(before.used) + reported,
+        held: 0,
+      });
+      const saw = await anthropic(ctx).requests("e2e-claude");
+      expectMatch("what the mock Anthropic upstream saw", saw, {
+        count: 1,
+        last: { method: "POST", path: "/v1/messages", headers: { "x-api-key": ANTHROPIC_UPSTREAM_KEY } },
+      });
+      if (JSON.stringify(saw.last?.headers).includes(ctx.gatewayKey))
+        throw new CheckFailed("the customer's key reached the Anthropic upstream");
+      return `${reported} tokens metered (input, cache read, cache write, output)`;
+    },
+  },
+  {
+    name: "gateway: an Anthropic stream through @anthropic-ai/sdk is metered by message_start and message_delta",
+    run: async (ctx) => {
+      const before = await meterOf(ctx, "gateway_user", CLAUDE_TOKENS);
+      const headers = { "x-mock-tag": "e2e-claude-stream", "x-mock-output-tokens": "53" };
+      const final = await viaAnthropic("messages.stream", () =>
+        anthropicClient(running(ctx).baseUrl, ctx.gatewayKey, headers)
+          .messages.stream({
+            model: CLAUDE_MODEL,
+            max_tokens: 256,
+            messages: [{ role: "user", content: "Say hello, slowly" }],
+          })
+          .finalMessage(),
+      );
+      const block = final.content[0];
+      expectEqual("the streamed reply", block?.type === "text" ? block.text : block, MOCK_TEXT);
+      const after = await settledMeter(ctx, "gateway_user", CLAUDE_TOKENS);
+      expectMatch(`${CLAUDE_TOKENS} once settled`, after, {
+        used: Number(before.used) + MOCK_INPUT_CLASSES + 53,
+      });
+      expectMatch(
+        "what the mock Anthropic upstream saw",
+        await anthropic(ctx).requests("e2e-claude-stream"),
+        {
+          count: 1,
+          last: { body: { stream: true, max_tokens: 256 } },
+        },
+      );
+      return `${MOCK_INPUT_CLASSES + 53} tokens metered, ${CLAUDE_TOKENS} used ${after.used}, held ${after.held}`;
+    },
+  },
+  {
     name: "webhooks: a consume reaches the local receiver, signed, as the event the API lists",
     run: async (ctx) => {
       const receiver = ctx.receiver;
@@ -555,10 +639,11 @@ const STEPS: Step[] = [
     },
   },
   {
-    name: "stop the server, the mock upstream and the webhook receiver",
+    name: "stop the server, the mock upstreams and the webhook receiver",
     run: async (ctx) => {
       const stopped = await stop(ctx);
       await ctx.upstream?.stop();
+      await ctx.anthropic?.stop();
       await ctx.receiver?.close();
       return stopped;
     },
@@ -585,6 +670,7 @@ async function cleanUp(ctx: Context): Promise<void> {
     }
   }
   await ctx.upstream?.stop();
+  await ctx.anthropic?.stop();
   await ctx.receiver?.close();
   await Promise.all([...ctx.tempDirs, EXAMPLES_DIR].map((dir) => rm(dir, { recursive: true, force: true })));
 }
@@ -600,6 +686,7 @@ async function main(): Promise<number> {
     versions: { default: await versionOf(DEFAULT_POLICY), seed: await versionOf(SEED_POLICY) },
     snapshot: undefined,
     upstream: undefined,
+    anthropic: undefined,
     receiver: undefined,
     webhookSecret: `whsec_${randomBytes(32).toString("base64")}`,
     gatewayKey: `sk-tg-e2e-${randomToken()}`,
@@ -614,6 +701,7 @@ async function main(): Promise<number> {
   process.once("exit", () => {
     for (const server of ctx.servers) if (server.exitCode === null) killDevServer(server);
     ctx.upstream?.child.kill("SIGKILL");
+    ctx.anthropic?.child.kill("SIGKILL");
   });
 
   const startedMs = Date.now();

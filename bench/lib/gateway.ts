@@ -1,7 +1,8 @@
 /**
- * The gateway's added latency (SPEC §9): the same chat request sent to the mock upstream directly and through
- * `/gateway/openai/v1`, alternating one at a time so both see the same machine state, non-streaming (time to
- * the whole body) and streaming (time to the first body chunk, and to the end).
+ * The gateway's added latency (SPEC §9), per door: the same request sent to the door's mock upstream directly
+ * and through the door (`/gateway/openai/v1` chat, `/gateway/anthropic/v1` messages), alternating one at a
+ * time so both see the same machine state, non-streaming (time to the whole body) and streaming (time to the
+ * first body chunk, and to the end).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -10,6 +11,7 @@ import { percentile } from "./load";
 
 const root = new URL("../..", import.meta.url).pathname;
 export const MOCK_UPSTREAM = "test/support/mock-upstream.ts";
+export const MOCK_ANTHROPIC = "test/support/mock-anthropic.ts";
 
 /** Whether the product has a gateway and the mock upstream exists to measure it against. */
 export function gatewayAvailable(): { ok: true } | { ok: false; why: string } {
@@ -38,11 +40,11 @@ export interface MockUpstream {
   stop(): void;
 }
 
-/** Start `tsx test/support/mock-upstream.ts --port P` and wait until it answers. */
-export async function startMockUpstream(): Promise<MockUpstream> {
+/** Start `tsx test/support/mock-upstream.ts --port P` (or another mock) and wait until it answers. */
+export async function startMockUpstream(script = MOCK_UPSTREAM): Promise<MockUpstream> {
   const port = await freePort();
   const tsx = `${root}node_modules/tsx/dist/cli.mjs`;
-  const child: ChildProcess = spawn(process.execPath, [tsx, MOCK_UPSTREAM, "--port", String(port)], {
+  const child: ChildProcess = spawn(process.execPath, [tsx, script, "--port", String(port)], {
     cwd: root,
     stdio: ["ignore", "ignore", "pipe"],
   });
@@ -114,6 +116,7 @@ function pair(direct: number[], gateway: number[]): LatencyPair {
 }
 
 export interface GatewayResult {
+  door: Door;
   requestsEach: number;
   model: string;
   nonStreaming: LatencyPair;
@@ -121,9 +124,50 @@ export interface GatewayResult {
   streamingTotal: LatencyPair;
 }
 
+export type Door = "openai" | "anthropic";
+
+/** One door's request, both ways: straight to its mock upstream, and through the gate with a customer's key. */
+interface DoorRequests {
+  model: string;
+  plain: string;
+  stream: string;
+  directUrl: string;
+  gatewayUrl: string;
+  directHeaders: Record<string, string>;
+  gatewayHeaders: Record<string, string>;
+}
+
+function doorRequests(door: Door, upstream: string, gatewayBase: URL, apiKey: string): DoorRequests {
+  if (door === "anthropic") {
+    const model = "claude-haiku-4-5";
+    const message = { role: "user", content: "Say hello in five words." };
+    const version = { "anthropic-version": "2023-06-01", "content-type": "application/json" };
+    return {
+      model,
+      plain: JSON.stringify({ model, messages: [message], max_tokens: 16 }),
+      stream: JSON.stringify({ model, messages: [message], max_tokens: 16, stream: true }),
+      directUrl: `${upstream}/v1/messages`,
+      gatewayUrl: new URL("/gateway/anthropic/v1/messages", gatewayBase).toString(),
+      directHeaders: { "x-api-key": "sk-bench-upstream", ...version },
+      gatewayHeaders: { "x-api-key": apiKey, ...version },
+    };
+  }
+  const model = "gpt-4o-mini";
+  const message = { role: "user", content: "Say hello in five words." };
+  return {
+    model,
+    plain: JSON.stringify({ model, messages: [message], max_tokens: 16 }),
+    stream: JSON.stringify({ model, messages: [message], max_tokens: 16, stream: true }),
+    directUrl: `${upstream}/v1/chat/completions`,
+    gatewayUrl: new URL("/gateway/openai/v1/chat/completions", gatewayBase).toString(),
+    directHeaders: { authorization: "Bearer sk-bench-upstream", "content-type": "application/json" },
+    gatewayHeaders: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
+  };
+}
+
 /**
- * Alternate direct and gateway calls, `count` of each per mode after `warmup`. `gatewayBase` is the gate's
- * URL, `apiKey` a customer's alternate ID (the gateway key).
+ * Alternate direct and gateway calls, `count` of each per mode after `warmup`. `upstream` is the door's mock
+ * (its origin), `gatewayBase` the gate's URL, `apiKey` a customer's alternate ID (the gateway key).
  */
 export async function measureGateway(
   upstream: string,
@@ -131,15 +175,14 @@ export async function measureGateway(
   apiKey: string,
   count: number,
   warmup: number,
+  door: Door = "openai",
 ): Promise<GatewayResult> {
-  const model = "gpt-4o-mini";
-  const message = { role: "user", content: "Say hello in five words." };
-  const plain = JSON.stringify({ model, messages: [message], max_tokens: 16 });
-  const stream = JSON.stringify({ model, messages: [message], max_tokens: 16, stream: true });
-  const directUrl = `${upstream}/v1/chat/completions`;
-  const gatewayUrl = new URL("/gateway/openai/v1/chat/completions", gatewayBase).toString();
-  const directHeaders = { authorization: "Bearer sk-bench-upstream", "content-type": "application/json" };
-  const gatewayHeaders = { authorization: `Bearer ${apiKey}`, "content-type": "application/json" };
+  const { model, plain, stream, directUrl, gatewayUrl, directHeaders, gatewayHeaders } = doorRequests(
+    door,
+    upstream,
+    gatewayBase,
+    apiKey,
+  );
 
   const sample = async (body: string, n: number) => {
     const direct: Timing[] = [];
@@ -162,6 +205,7 @@ export async function measureGateway(
   const a = await sample(plain, count);
   const b = await sample(stream, count);
   return {
+    door,
     requestsEach: count,
     model,
     nonStreaming: pair(

@@ -34,6 +34,8 @@ export function benchPolicy(): Record<string, unknown> {
       gpt4o_tokens: monthly("token"),
       gpt4o_mini_tokens: monthly("token"),
       embedding_tokens: monthly("token"),
+      // The Anthropic door's row meters Claude models here; not one of the ten meters the state row fills.
+      claude_tokens: monthly("token"),
       api_requests: { limit: { credit: "request", value: BIG, reset_sch: "daily" } },
       storage: { limit: { credit: "mb", value: BIG, reset_inc: "24hr" } },
       bench_1: monthly("token"),

@@ -1,6 +1,7 @@
 /**
- * The mock OpenAI upstream of test/support as a child process (`tsx test/support/mock-upstream.ts --port P`),
- * for scripts that point `npm run dev` at it with `--var OPENAI_BASE_URL:…`.
+ * The mock upstreams of test/support as child processes (`tsx test/support/mock-upstream.ts --port P`, and
+ * `mock-anthropic.ts`), for scripts that point `npm run dev` at them with `--var OPENAI_BASE_URL:…` and
+ * `--var ANTHROPIC_BASE_URL:…`.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
@@ -8,9 +9,10 @@ import { freePort } from "./net";
 import { ROOT } from "./wrangler";
 
 const MOCK_SCRIPT = join(ROOT, "test", "support", "mock-upstream.ts");
+const MOCK_ANTHROPIC_SCRIPT = join(ROOT, "test", "support", "mock-anthropic.ts");
 
 export interface MockUpstream {
-  /** The base URL to give the gate as OPENAI_BASE_URL (ends with `/v1`). */
+  /** The base URL to give the gate as OPENAI_BASE_URL or ANTHROPIC_BASE_URL (ends with `/v1`). */
   url: string;
   /** Everything it printed. */
   output: string[];
@@ -27,11 +29,16 @@ export interface MockRequest {
   body: unknown;
 }
 
-/** Start the mock on a free port and wait for its "listening on <url>" line. */
-export async function startMockUpstream(timeoutMs: number): Promise<MockUpstream> {
+/** Start the mock Anthropic upstream on a free port and wait for its "listening on <url>" line. */
+export function startMockAnthropic(timeoutMs: number): Promise<MockUpstream> {
+  return startMockUpstream(timeoutMs, MOCK_ANTHROPIC_SCRIPT);
+}
+
+/** Start the mock (OpenAI unless another script is named) on a free port and wait for its "listening on <url>" line. */
+export async function startMockUpstream(timeoutMs: number, script = MOCK_SCRIPT): Promise<MockUpstream> {
   const port = await freePort();
   // `node --import tsx`: one process (the tsx CLI would add a second), so a signal reaches the mock itself.
-  const child = spawn(process.execPath, ["--import", "tsx", MOCK_SCRIPT, "--port", String(port)], {
+  const child = spawn(process.execPath, ["--import", "tsx", script, "--port", String(port)], {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -9,6 +9,7 @@ import { Hono } from "hono";
 import { fail } from "../errors/catalogue";
 import type { RequestIdEnv } from "../lib/request-id";
 import { logUnhandled } from "../lib/unhandled";
+import { ANTHROPIC_DOOR } from "./anthropic/door";
 import type { Door } from "./core/door";
 import { handleGatewayRequest } from "./core/proxy";
 import { OPENAI_DOOR } from "./openai/door";
@@ -34,5 +35,6 @@ function mountDoor<M extends string, E>(app: Hono<RequestIdEnv>, door: Door<M, E
 export function createGatewayApp(): Hono<RequestIdEnv> {
   const app = new Hono<RequestIdEnv>();
   mountDoor(app, OPENAI_DOOR);
+  mountDoor(app, ANTHROPIC_DOOR);
   return app;
 }

@@ -191,11 +191,13 @@ describe("plans and the gateway", () => {
       "gpt-4o-mini*",
       "gpt-4o*",
       "text-embedding-*",
+      "claude-*",
     ]);
     expect(route(policy, "gpt-4o-mini")).toBe("gpt4o_mini_tokens");
     expect(route(policy, "gpt-4o-mini-2024-07-18")).toBe("gpt4o_mini_tokens");
     expect(route(policy, "gpt-4o-2024-08-06")).toBe("gpt4o_tokens");
     expect(route(policy, "text-embedding-3-small")).toBe("embedding_tokens");
+    expect(route(policy, "claude-sonnet-4-5")).toBe("claude_tokens");
     expect(route(policy, "gpt-3.5-turbo")).toBeUndefined();
   });
 });

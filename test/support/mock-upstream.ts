@@ -39,7 +39,7 @@ export const MOCK_TOTAL_TOKENS = MOCK_PROMPT_TOKENS + MOCK_CHUNKS.length;
 export const CUTOFF_CHUNKS = 2;
 export const EMBEDDING_DIMENSIONS = 8;
 
-interface Recorded {
+export interface Recorded {
   method: string;
   path: string;
   headers: Record<string, string | string[] | undefined>;
@@ -58,7 +58,8 @@ type Body = any;
 
 const tags = new Map<string, TagState>();
 
-function tagState(tag: string): TagState {
+/** The counters and held streams of one `x-mock-tag` (shared with the mock Anthropic upstream). */
+export function tagState(tag: string): TagState {
   let state = tags.get(tag);
   if (state === undefined) {
     state = { count: 0, last: null, waiting: [], released: false };
@@ -67,7 +68,7 @@ function tagState(tag: string): TagState {
   return state;
 }
 
-function header(req: IncomingMessage, name: string): string | undefined {
+export function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value[0] : value;
 }
@@ -400,7 +401,8 @@ function files(res: ServerResponse): void {
   });
 }
 
-function control(req: IncomingMessage, res: ServerResponse, url: URL): void {
+/** The `/__mock/*` control routes (shared with the mock Anthropic upstream). */
+export function control(req: IncomingMessage, res: ServerResponse, url: URL): void {
   const tag = url.searchParams.get("tag") ?? "";
   if (url.pathname === "/__mock/requests") {
     const state = tags.get(tag);
@@ -517,9 +519,14 @@ export async function startMockUpstream(port = 0): Promise<{ server: Server; url
   return { server, url: `http://127.0.0.1:${address.port}/v1` };
 }
 
+/** Let every held stream go on (both mocks' streams wait on the same tags). */
+export function releaseAllHeld(): void {
+  for (const state of tags.values()) for (const resolve of state.waiting.splice(0)) resolve();
+}
+
 /** Stop the server, ending held streams and open connections. */
 export async function stopMockUpstream(server: Server): Promise<void> {
-  for (const state of tags.values()) for (const resolve of state.waiting.splice(0)) resolve();
+  releaseAllHeld();
   server.closeAllConnections();
   await new Promise<void>((resolve) => server.close(() => resolve()));
 }
