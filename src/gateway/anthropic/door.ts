@@ -9,6 +9,7 @@ import type { Door } from "../core/door";
 import { bearerToken, headerFilter } from "../core/headers";
 import { ANTHROPIC_ENDPOINTS, type MeteredEndpoint } from "./endpoints";
 import { type AnthropicError, anthropicError, errorResponse, refusalFor } from "./errors";
+import { promptChars } from "./prompt-chars";
 import { shapeRequest } from "./request-shaping";
 import { StreamMeter } from "./stream-meter";
 import { bodyUsage } from "./usage";
@@ -23,6 +24,7 @@ function customerKey(headers: Headers): string | null {
 
 /** `/gateway/anthropic/v1/*`: Anthropic's endpoints, refused as Anthropic does. */
 export const ANTHROPIC_DOOR: Door<MeteredEndpoint, AnthropicError> = {
+  name: "anthropic",
   prefix: "/gateway/anthropic/v1",
   endpoints: ANTHROPIC_ENDPOINTS,
   upstream: (env) => ({
@@ -37,7 +39,11 @@ export const ANTHROPIC_DOOR: Door<MeteredEndpoint, AnthropicError> = {
     droppedResponsePrefixes: ["anthropic-ratelimit-"],
     auth: (apiKey) => ["x-api-key", apiKey],
   }),
-  shapeRequest,
+  promptChars,
+  // The Anthropic API requires `max_tokens`, so the policy's default output budget is never used here.
+  shapeRequest(endpoint, text) {
+    return shapeRequest(endpoint, text, this.promptChars);
+  },
   bodyUsage,
   streamUsage: () => new StreamMeter(),
   notFoundMessage: (method, pathname) => `Not Found: ${method} ${pathname}`,

@@ -5,7 +5,7 @@
  * forwarded as the client sent it: the client's cap is the cap reserved, so nothing is added.
  */
 import { fail } from "../../errors/catalogue";
-import { tokensFromChars } from "../core/chars";
+import { type PromptCounter, tokensFromChars } from "../core/chars";
 import type { ParamFailure, Shaped } from "../core/door";
 import type { MeteredEndpoint } from "./endpoints";
 import { promptChars } from "./prompt-chars";
@@ -16,7 +16,11 @@ function invalid(message: string, param: string | null = null): Shaped<MeteredEn
 }
 
 /** Parse and shape one metered request body (JSON text, at most the gateway's body limit). */
-export function shapeRequest(endpoint: MeteredEndpoint, text: string): Shaped<MeteredEndpoint> {
+export function shapeRequest(
+  endpoint: MeteredEndpoint,
+  text: string,
+  countPrompt: PromptCounter<MeteredEndpoint> = promptChars,
+): Shaped<MeteredEndpoint> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -41,7 +45,7 @@ export function shapeRequest(endpoint: MeteredEndpoint, text: string): Shaped<Me
   if (Object.hasOwn(body, "stream") && typeof body.stream !== "boolean") {
     return invalid("stream: Input should be a valid boolean", "stream");
   }
-  const promptTokens = tokensFromChars(promptChars(endpoint, body));
+  const promptTokens = tokensFromChars(countPrompt(endpoint, body));
   return {
     ok: true,
     request: {
