@@ -1,8 +1,9 @@
 /**
- * The gateway's added latency (SPEC §9), per door: the same request sent to the door's mock upstream directly
- * and through the door (`/gateway/openai/v1` chat, `/gateway/anthropic/v1` messages), alternating one at a
- * time so both see the same machine state, non-streaming (time to the whole body) and streaming (time to the
- * first body chunk, and to the end).
+ * The gateway's added latency (SPEC §9), per door: the same request sent to the door's mock upstream directly,
+ * through the **bare proxy floor** (a Worker forwarding it with one `fetch`, bench/baseline) and through the
+ * door (`/gateway/openai/v1` chat, `/gateway/anthropic/v1` messages), one at a time in rotating order so all
+ * three see the same machine state, non-streaming (time to the whole body) and streaming (time to the first
+ * body chunk, and to the end). The goal is on the door's latency over the floor's.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -92,26 +93,39 @@ async function timed(url: string, headers: Record<string, string>, body: string)
   return { totalMs, firstByteMs };
 }
 
-export interface LatencyPair {
+export interface Latencies {
   directP50Ms: number;
   directP99Ms: number;
+  floorP50Ms: number;
+  floorP99Ms: number;
   gatewayP50Ms: number;
   gatewayP99Ms: number;
+  /** The door over the bare proxy floor: the SPEC §9 figures (goal ≤ 1 ms p50, ≤ 5 ms p99). */
   addedP50Ms: number;
   addedP99Ms: number;
+  /** The door over calling the mock directly (what a client sees against no gateway at all). */
+  addedOverDirectP50Ms: number;
+  addedOverDirectP99Ms: number;
 }
 
-function pair(direct: number[], gateway: number[]): LatencyPair {
-  const d = [...direct].sort((a, b) => a - b);
-  const g = [...gateway].sort((a, b) => a - b);
+function latencies(direct: number[], floor: number[], gateway: number[]): Latencies {
+  const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+  const d = sorted(direct);
+  const f = sorted(floor);
+  const g = sorted(gateway);
   const r = (n: number) => Math.round(n * 1000) / 1000;
+  const p = (xs: number[], q: number) => percentile(xs, q);
   return {
-    directP50Ms: r(percentile(d, 50)),
-    directP99Ms: r(percentile(d, 99)),
-    gatewayP50Ms: r(percentile(g, 50)),
-    gatewayP99Ms: r(percentile(g, 99)),
-    addedP50Ms: r(percentile(g, 50) - percentile(d, 50)),
-    addedP99Ms: r(percentile(g, 99) - percentile(d, 99)),
+    directP50Ms: r(p(d, 50)),
+    directP99Ms: r(p(d, 99)),
+    floorP50Ms: r(p(f, 50)),
+    floorP99Ms: r(p(f, 99)),
+    gatewayP50Ms: r(p(g, 50)),
+    gatewayP99Ms: r(p(g, 99)),
+    addedP50Ms: r(p(g, 50) - p(f, 50)),
+    addedP99Ms: r(p(g, 99) - p(f, 99)),
+    addedOverDirectP50Ms: r(p(g, 50) - p(d, 50)),
+    addedOverDirectP99Ms: r(p(g, 99) - p(d, 99)),
   };
 }
 
@@ -119,9 +133,9 @@ export interface GatewayResult {
   door: Door;
   requestsEach: number;
   model: string;
-  nonStreaming: LatencyPair;
-  streamingFirstByte: LatencyPair;
-  streamingTotal: LatencyPair;
+  nonStreaming: Latencies;
+  streamingFirstByte: Latencies;
+  streamingTotal: Latencies;
 }
 
 export type Door = "openai" | "anthropic";
@@ -133,11 +147,19 @@ interface DoorRequests {
   stream: string;
   directUrl: string;
   gatewayUrl: string;
+  /** The bare proxy floor serves the door's path; it forwards the direct call's headers unchanged. */
+  floorUrl: string;
   directHeaders: Record<string, string>;
   gatewayHeaders: Record<string, string>;
 }
 
-function doorRequests(door: Door, upstream: string, gatewayBase: URL, apiKey: string): DoorRequests {
+function doorRequests(
+  door: Door,
+  upstream: string,
+  gatewayBase: URL,
+  floorBase: URL,
+  apiKey: string,
+): DoorRequests {
   if (door === "anthropic") {
     const model = "claude-haiku-4-5";
     const message = { role: "user", content: "Say hello in five words." };
@@ -148,6 +170,7 @@ function doorRequests(door: Door, upstream: string, gatewayBase: URL, apiKey: st
       stream: JSON.stringify({ model, messages: [message], max_tokens: 16, stream: true }),
       directUrl: `${upstream}/v1/messages`,
       gatewayUrl: new URL("/gateway/anthropic/v1/messages", gatewayBase).toString(),
+      floorUrl: new URL("/gateway/anthropic/v1/messages", floorBase).toString(),
       directHeaders: { "x-api-key": "sk-bench-upstream", ...version },
       gatewayHeaders: { "x-api-key": apiKey, ...version },
     };
@@ -160,65 +183,58 @@ function doorRequests(door: Door, upstream: string, gatewayBase: URL, apiKey: st
     stream: JSON.stringify({ model, messages: [message], max_tokens: 16, stream: true }),
     directUrl: `${upstream}/v1/chat/completions`,
     gatewayUrl: new URL("/gateway/openai/v1/chat/completions", gatewayBase).toString(),
+    floorUrl: new URL("/gateway/openai/v1/chat/completions", floorBase).toString(),
     directHeaders: { authorization: "Bearer sk-bench-upstream", "content-type": "application/json" },
     gatewayHeaders: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
   };
 }
 
 /**
- * Alternate direct and gateway calls, `count` of each per mode after `warmup`. `upstream` is the door's mock
- * (its origin), `gatewayBase` the gate's URL, `apiKey` a customer's alternate ID (the gateway key).
+ * Rotate direct, floor and gateway calls, `count` of each per mode after `warmup`. `upstream` is the door's
+ * mock (its origin), `gatewayBase` the gate's URL, `floorBase` the floor Worker's, `apiKey` a customer's
+ * alternate ID (the gateway key).
  */
 export async function measureGateway(
   upstream: string,
   gatewayBase: URL,
+  floorBase: URL,
   apiKey: string,
   count: number,
   warmup: number,
   door: Door = "openai",
 ): Promise<GatewayResult> {
-  const { model, plain, stream, directUrl, gatewayUrl, directHeaders, gatewayHeaders } = doorRequests(
-    door,
-    upstream,
-    gatewayBase,
-    apiKey,
-  );
+  const req = doorRequests(door, upstream, gatewayBase, floorBase, apiKey);
+  const ways = [
+    { url: req.directUrl, headers: req.directHeaders },
+    { url: req.floorUrl, headers: req.directHeaders },
+    { url: req.gatewayUrl, headers: req.gatewayHeaders },
+  ] as const;
 
   const sample = async (body: string, n: number) => {
-    const direct: Timing[] = [];
-    const viaGateway: Timing[] = [];
+    const timings: Timing[][] = [[], [], []];
     for (let i = 0; i < n; i++) {
-      // Alternate which goes first so neither side always follows the other.
-      if (i % 2 === 0) {
-        direct.push(await timed(directUrl, directHeaders, body));
-        viaGateway.push(await timed(gatewayUrl, gatewayHeaders, body));
-      } else {
-        viaGateway.push(await timed(gatewayUrl, gatewayHeaders, body));
-        direct.push(await timed(directUrl, directHeaders, body));
+      // Rotate which goes first so no way always follows the same other one.
+      for (let k = 0; k < 3; k++) {
+        const w = (i + k) % 3;
+        const way = ways[w] as (typeof ways)[number];
+        timings[w]?.push(await timed(way.url, way.headers, body));
       }
     }
-    return { direct, viaGateway };
+    return timings as [Timing[], Timing[], Timing[]];
   };
 
-  await sample(plain, warmup);
-  await sample(stream, warmup);
-  const a = await sample(plain, count);
-  const b = await sample(stream, count);
+  await sample(req.plain, warmup);
+  await sample(req.stream, warmup);
+  const [ad, af, ag] = await sample(req.plain, count);
+  const [bd, bf, bg] = await sample(req.stream, count);
+  const total = (ts: Timing[]) => ts.map((t) => t.totalMs);
+  const first = (ts: Timing[]) => ts.map((t) => t.firstByteMs);
   return {
     door,
     requestsEach: count,
-    model,
-    nonStreaming: pair(
-      a.direct.map((t) => t.totalMs),
-      a.viaGateway.map((t) => t.totalMs),
-    ),
-    streamingFirstByte: pair(
-      b.direct.map((t) => t.firstByteMs),
-      b.viaGateway.map((t) => t.firstByteMs),
-    ),
-    streamingTotal: pair(
-      b.direct.map((t) => t.totalMs),
-      b.viaGateway.map((t) => t.totalMs),
-    ),
+    model: req.model,
+    nonStreaming: latencies(total(ad), total(af), total(ag)),
+    streamingFirstByte: latencies(first(bd), first(bf), first(bg)),
+    streamingTotal: latencies(total(bd), total(bf), total(bg)),
   };
 }

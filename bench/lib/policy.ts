@@ -21,7 +21,8 @@ const BIG = 1_000_000_000;
 /**
  * The default policy with a `bench` plan added: the same entitlements and resets as `pro`, but limits large
  * enough for minutes of load and no rate (pro's `api_requests` allows 60 calls a minute, which the gateway
- * consumes on every call). The HTTP rows meter `pro` customers; the gateway and state rows use `bench`.
+ * consumes on every call). The HTTP rows meter `pro` customers; the gateway and state rows use `bench`, and
+ * the hot-org row an org on `bench` whose members have no plan of their own (its `org_tokens` is org-scoped).
  */
 export function benchPolicy(): Record<string, unknown> {
   const text = readFileSync(new URL("../../policies/default.yaml", import.meta.url), "utf8");
@@ -43,6 +44,8 @@ export function benchPolicy(): Record<string, unknown> {
       bench_3: monthly("token"),
       bench_4: monthly("token"),
       bench_5: monthly("token"),
+      // The hot-org row: members with no plan of their own draw from their org's meter (user → org hop).
+      org_tokens: { scope: "org", ...monthly("token") },
     },
   };
   return policy;

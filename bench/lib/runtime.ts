@@ -15,6 +15,7 @@ import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangle
 interface MiniflareInstance {
   ready: Promise<URL>;
   dispose(): Promise<void>;
+  unsafeGetDirectURL(workerName?: string): Promise<URL>;
 }
 interface MiniflareModule {
   Miniflare: new (options: unknown) => MiniflareInstance;
@@ -94,6 +95,8 @@ export async function bundleWorker(configPath: string, outDir: string): Promise<
 export interface ServedWorker {
   name: string;
   url: URL;
+  /** The RPC driver's URL (`POST /rpc` → `env.TARGET.consume(body)`), when one was asked for and served. */
+  rpcUrl: URL | null;
   pids: number[];
   compatibility: { date: string; flags: string[] };
   dispose(): Promise<void>;
@@ -164,7 +167,27 @@ export interface ServeOptions {
   storage?: "disk" | "memory";
   /** Receives the Worker's console output (dropped by default). */
   onLog?: (level: string, message: string) => void;
+  /**
+   * Also serve the RPC driver Worker in the same workerd, bound to this Worker's named entrypoint
+   * `rpcEntrypoint` as a service binding, on its own socket (`rpcUrl`).
+   */
+  rpcEntrypoint?: string;
 }
+
+/**
+ * The RPC driver (SPEC §9 "Workers RPC"): a Worker another team would write, calling the target through a
+ * service binding as `env.TARGET.consume({ customer, entitlement, amount })`. Plain JS: nothing to bundle, and
+ * the same bytes drive the product and the floor. A refused or failed decision answers 409, so the load
+ * generator counts it as non-2xx.
+ */
+const RPC_DRIVER = `export default {
+  async fetch(request, env) {
+    const result = await env.TARGET.consume(await request.json());
+    const refused = result === null || typeof result !== "object" || "error" in result || result.allowed === false;
+    return Response.json(result, { status: refused ? 409 : 200 });
+  },
+};
+`;
 
 /**
  * Serve a bundled Worker on 127.0.0.1 (a free port) with SQLite Durable Objects and KV persisted to a fresh
@@ -209,14 +232,29 @@ export async function serveWorker(options: ServeOptions): Promise<ServedWorker> 
           ],
           bindings: { ...configVars, ...options.vars },
         },
+        ...(options.rpcEntrypoint === undefined
+          ? []
+          : [
+              {
+                name: "rpc-driver",
+                compatibilityDate: derived.compatibilityDate,
+                compatibilityFlags: derived.compatibilityFlags,
+                modules: [{ type: "ESModule", path: "rpc-driver.mjs", contents: RPC_DRIVER }],
+                serviceBindings: { TARGET: { name: options.name, entrypoint: options.rpcEntrypoint } },
+                // Its own socket straight to the driver: the product's and the floor's drivers are reached alike.
+                unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
+              },
+            ]),
       ],
     }),
   );
   const url = await instance.ready;
+  const rpcUrl = options.rpcEntrypoint === undefined ? null : await instance.unsafeGetDirectURL("rpc-driver");
   const pids = workerdDescendants().filter((pid) => !before.has(pid));
   return {
     name: options.name,
     url,
+    rpcUrl,
     pids,
     compatibility: { date: derived.compatibilityDate ?? "", flags: derived.compatibilityFlags ?? [] },
     async dispose() {
