@@ -3,6 +3,7 @@
  * answer with values: a `Result`, whose failure is a catalogue code (`customer_not_found`: no such customer
  * here; the Worker may resolve again). The edges render failures (src/errors/catalogue.ts).
  */
+import type { Grant, GrantResetMode } from "../domain/money/types";
 import type { SettleUsage } from "../domain/token-usage";
 import type { Decision, StoredEvent } from "../domain/types";
 import type { MeterView } from "../domain/view";
@@ -108,6 +109,33 @@ export interface CustomerView {
   createdAt: string;
   updatedAt: string;
   meters: Record<string, MeterView>;
+  /** The grants this customer holds as a meter owner (SPEC §12.3), as of now. */
+  grants: GrantView[];
+  /** The sum of the grants' balances per grant credit. */
+  balances: Record<string, number>;
+}
+
+/** A grant as answers show it (SPEC §12.3). */
+export interface GrantView {
+  id: string;
+  topup: string;
+  credit: string;
+  balance: number;
+  startingValue: number;
+  createdAt: string;
+  expiresAt: string | null;
+  resets: boolean;
+  resetMode: GrantResetMode;
+  nextResetAt: string | null;
+  /** Granted by an `included: true` top-up of the plan (re-synced on a plan change), not bought. */
+  included: boolean;
+}
+
+/** A grant as the state document carries it: the grant with its terms, times as ISO strings. */
+export interface GrantState extends Omit<Grant, "createdAt" | "expiresAt" | "nextResetAt"> {
+  createdAt: string;
+  expiresAt: string | null;
+  nextResetAt: string | null;
 }
 
 /** Fields of `PUT /v1/customers/:id` (SPEC §5.2, §11): absent keeps, null clears. */
@@ -174,6 +202,8 @@ export interface CustomerState {
       used: number;
       held: number;
       overage: number;
+      /** The period's overhead in runes (SPEC §12.1); absent before money. */
+      overhead?: number;
       periodStart: string | null;
       periodEnd: string | null;
       alertsFired: number[];
@@ -189,6 +219,8 @@ export interface CustomerState {
     expiresAt: string;
     expired: boolean;
   }[];
+  /** The grants held here (SPEC §12.3); absent in exports made before grants existed. */
+  grants?: GrantState[];
 }
 
 export type { Decision };
