@@ -49,6 +49,11 @@ export interface MeterCall {
    * `data.usage`; validated by the object. Absent or null on every other call.
    */
   usage?: SettleUsage | null;
+  /**
+   * What a settle cost in runes when the caller knows it (the gateway's model cost, SPEC §12.4): the meter's
+   * `overheadDiff`. Absent or null: amount × the credit's `overhead_cost`.
+   */
+  cost?: number | null;
 }
 
 /** The gateway's pre-forward step as one call: reserve the model's entitlement, then 1 of `gateway.requests`. */
@@ -167,6 +172,8 @@ export interface MemberSettleCall {
   policyVersion: string;
   /** The gateway settle's usage, for the org's `meter.changed` event (validated by the member). */
   usage?: SettleUsage | null;
+  /** The settle's cost in runes when the caller knows it (see `MeterCall.cost`). */
+  cost?: number | null;
 }
 
 /** What an org tells a member about itself. */
