@@ -4,6 +4,9 @@
  */
 import { evaluateAlerts } from "./alerts";
 import { type DecisionContext, flagDecision, isoOrNull, meterDecision } from "./decision";
+import { decideMoney, type MoneyDecision, type MoneyOp } from "./money/decide";
+import { round9 } from "./money/numbers";
+import type { CompiledMoney, Grant } from "./money/types";
 import { advancePeriod, emptyMeter, type ResetInfo, resetsAtMs } from "./periods";
 import { drainBucket, rateVerdict, refillBucket } from "./rate";
 import { type SettleUsage, usageEventData } from "./token-usage";
@@ -25,8 +28,20 @@ export type MeterRequest =
   | { op: "reserve"; amount: number | null; holdId: string; ttlMs: number }
   | { op: "settle"; hold: Hold; amount: number | null; usage?: SettleUsage | null };
 
+/**
+ * The money side of a call (SPEC §12): the policy's money, the meter owner's grants (already advanced to now),
+ * and what the call cost you when the caller knows it (the gateway's model cost; else amount × overhead_cost).
+ */
+export interface MeterMoney {
+  money: CompiledMoney;
+  grants: readonly Grant[];
+  cost?: number | null;
+}
+
 export interface MeterResult {
   decision: Decision;
+  /** The owner's grants to store after the call, or null when no grant changed. */
+  grants: Grant[] | null;
   /** The meter to store, or null when nothing changed (a check, a denial). */
   meter: MeterState | null;
   /** Reserve: the hold created. Settle: the hold, now finished (the caller deletes it). */
@@ -39,6 +54,7 @@ export function applyMeter(
   stored: MeterState | undefined,
   ctx: DecisionContext,
   req: MeterRequest,
+  money?: MeterMoney,
 ): MeterResult {
   const limit = ctx.entitlement.limit;
   if (limit === null) return applyFlag(stored, ctx, req);
@@ -48,17 +64,88 @@ export function applyMeter(
   const events: DomainEvent[] = [];
   if (advanced.reset !== null) events.push(resetEvent(ctx, advanced.reset));
   const meter = advanced.meter;
+  const priced = money === undefined ? null : moneyOf(meter, limit, ctx, req, amount, money);
 
   switch (req.op) {
     case "check":
     case "consume":
     case "reserve":
-      return admit(meter, limit, ctx, req, amount, events);
+      return admit(meter, limit, ctx, req, amount, events, priced);
     case "release":
-      return release(meter, limit, ctx, amount, events);
+      return release(meter, limit, ctx, amount, events, priced);
     case "settle":
-      return settle(meter, limit, ctx, req.hold, amount, events, req.usage ?? null);
+      return settle(meter, limit, ctx, req.hold, amount, events, req.usage ?? null, priced);
   }
+}
+
+/** A call's money decision and how to ask again about the grants as they stand (for a denial). */
+interface Priced {
+  decision: MoneyDecision;
+  /** Runes this call cost you, unrounded (storage never rounds). */
+  cost: number;
+  /** `grantRemaining` with nothing changed (a denial, a rate refusal). */
+  standing: () => number;
+}
+
+function moneyOf(
+  meter: MeterState,
+  limit: CompiledLimit,
+  ctx: DecisionContext,
+  req: MeterRequest,
+  amount: number,
+  money: MeterMoney,
+): Priced {
+  // A settle's own hold no longer counts in `held` (an expired one already stopped counting).
+  const held =
+    req.op === "settle" && !req.hold.expired ? Math.max(0, meter.held - req.hold.amount) : meter.held;
+  const call = {
+    used: meter.used,
+    held,
+    limit: {
+      value: limit.value,
+      mode: limit.mode,
+      grantsApply: limit.grantsApply ?? true,
+      hardTrailing: limit.hardTrailing ?? false,
+    },
+    credit: ctx.entitlement.credit?.name ?? "",
+    grants: money.grants,
+    money: money.money,
+    cost: money.cost ?? null,
+  };
+  const op: MoneyOp = req.op;
+  const overheadCost = money.money.credits.get(call.credit)?.overheadCost ?? 0;
+  return {
+    decision: decideMoney({ ...call, op, amount }),
+    cost: money.cost ?? amount * overheadCost,
+    standing: () => decideMoney({ ...call, held: meter.held, op: "check", amount: 0 }).grantRemaining,
+  };
+}
+
+/** The decision with its grant fields (SPEC §12.3); `remaining` counts what grants still cover. */
+function withGrants(decision: Decision, grantApplied: number, grantRemaining: number): Decision {
+  decision.grantApplied = grantApplied;
+  decision.grantRemaining = grantRemaining;
+  if (decision.remaining !== null) decision.remaining = round9(decision.remaining + grantRemaining);
+  return decision;
+}
+
+/** The money fields of a recorded change's `meter.changed` / `meter.overage` event (SPEC §12.1). */
+function moneyData(priced: Priced, meter: MeterState): Record<string, unknown> {
+  const m = priced.decision;
+  return {
+    priceDiff: m.priceDiff,
+    overheadDiff: m.overheadDiff,
+    overagePrice: m.overagePrice,
+    grantApplied: m.grantApplied,
+    overhead: round9(meter.overhead ?? 0),
+  };
+}
+
+/** Record the call's cost in the period's overhead. */
+function addOverhead(meter: MeterState, priced: Priced | null): void {
+  if (priced === null) return;
+  const diff = priced.cost;
+  if (diff !== 0 || meter.overhead !== undefined) meter.overhead = (meter.overhead ?? 0) + diff;
 }
 
 function admit(
@@ -68,6 +155,7 @@ function admit(
   req: Extract<MeterRequest, { op: "check" | "consume" | "reserve" }>,
   amount: number,
   events: DomainEvent[],
+  priced: Priced | null,
 ): MeterResult {
   const ent = ctx.entitlement;
   const overLimit = meter.used + meter.held + amount > limit.value;
@@ -83,14 +171,17 @@ function admit(
     }
   }
   const resetsAt = resetsAtMs(meter, limit, ctx.nowMs);
+  // Grants (SPEC §12.3) may admit a hard call past the limit, or `hard_trailing` the call that crosses it.
+  const denied = priced === null ? overLimit : !priced.decision.allowed;
   // When a limit and a rate would both deny, the reason is the limit (§11).
-  if (limit.mode === "hard" && overLimit) {
+  if (limit.mode === "hard" && denied) {
     const held = meter.held > 0 ? `, ${meter.held} held` : "";
     const message = `${ent.name}: ${meter.used} of ${limit.value} ${unitOf(ctx)} used${held}, ${amount} requested`;
     const decision = meterDecision(ctx, "denied", "limit_exceeded", message, amount, meter, resetsAt);
+    if (priced !== null) withGrants(decision, 0, priced.standing());
     // A denial stores nothing, so it emits no due reset either (the next recorded change stores and emits it).
-    const denied = req.op === "check" ? [] : [limitReachedEvent(ctx, req.op, amount, meter, limit)];
-    return { decision, meter: null, hold: null, events: denied };
+    const refused = req.op === "check" ? [] : [limitReachedEvent(ctx, req.op, amount, meter, limit)];
+    return { decision, meter: null, hold: null, grants: null, events: refused };
   }
   if (!rateOk && limit.mode !== "observe") {
     const rate = ent.rate;
@@ -100,24 +191,28 @@ function admit(
     const decision = meterDecision(ctx, "denied", "rate_limited", message, amount, meter, resetsAt, {
       retryAfterSeconds,
     });
-    return { decision, meter: null, hold: null, events: [] };
+    if (priced !== null) withGrants(decision, 0, priced.standing());
+    return { decision, meter: null, hold: null, grants: null, events: [] };
   }
 
-  const [outcome, reason] = overLimit ? overOutcome(limit) : (["allowed", "within_limit"] as const);
+  const [outcome, reason] =
+    priced?.decision.reason === "grant_applied"
+      ? (["allowed", "grant_applied"] as const)
+      : overLimit
+        ? overOutcome(limit)
+        : (["allowed", "within_limit"] as const);
   if (req.op === "check") {
-    const message = `${ent.name}: ${meter.used} of ${limit.value} ${unitOf(ctx)} used, ${amount} would be ${outcome === "allowed" ? "allowed" : "recorded over the limit"}`;
-    return {
-      decision: meterDecision(ctx, outcome, reason, message, amount, meter, resetsAt),
-      meter: null,
-      hold: null,
-      events: [],
-    };
+    const message = `${ent.name}: ${meter.used} of ${limit.value} ${unitOf(ctx)} used, ${amount} would be ${outcome === "overage" || outcome === "observed" ? "recorded over the limit" : "allowed"}`;
+    const decision = meterDecision(ctx, outcome, reason, message, amount, meter, resetsAt);
+    if (priced !== null) withGrants(decision, priced.decision.grantApplied, priced.decision.grantRemaining);
+    return { decision, meter: null, hold: null, grants: null, events: [] };
   }
 
   const next: MeterState = { ...meter, bucket: bucket === null ? meter.bucket : drainBucket(bucket, amount) };
   let hold: Hold | null = null;
   if (req.op === "consume") {
-    recordUsage(next, limit, amount, ctx, events);
+    addOverhead(next, priced);
+    recordUsage(next, limit, amount, ctx, events, priced);
   } else {
     next.held = meter.held + amount;
     hold = {
@@ -130,7 +225,7 @@ function admit(
       expired: false,
     };
   }
-  events.push(changedEvent(ctx, req.op, amount, next, limit, hold?.id ?? null));
+  events.push(changedEvent(ctx, req.op, amount, next, limit, hold?.id ?? null, priced));
   evaluateAlerts(next, limit, ctx, events);
   const message = `${ent.name}: ${next.used} of ${limit.value} ${unitOf(ctx)} used${next.held > 0 ? `, ${next.held} held` : ""}`;
   const decision = meterDecision(
@@ -145,7 +240,13 @@ function admit(
       holdId: hold?.id ?? null,
     },
   );
-  return { decision, meter: next, hold, events };
+  if (priced !== null) withGrants(decision, priced.decision.grantApplied, priced.decision.grantRemaining);
+  return { decision, meter: next, hold, grants: drawn(priced), events };
+}
+
+/** The grants to store when the call drew on them. */
+function drawn(priced: Priced | null): Grant[] | null {
+  return priced === null || priced.decision.draws.length === 0 ? null : priced.decision.grants;
 }
 
 function release(
@@ -154,12 +255,14 @@ function release(
   ctx: DecisionContext,
   amount: number,
   events: DomainEvent[],
+  priced: Priced | null,
 ): MeterResult {
   // Never below the floor, and never raised to it by a release.
   const used = Math.max(Math.min(meter.used, limit.minimum), meter.used - amount);
   const next: MeterState = { ...meter, used };
-  if (limit.reset.kind === "none") next.overage = gaugeOverage(used, limit);
-  events.push(changedEvent(ctx, "release", amount, next, limit, null));
+  // A gauge's overage follows it down; never above what grants left uncovered (a release credits no grant).
+  if (limit.reset.kind === "none") next.overage = Math.min(meter.overage, gaugeOverage(used, limit));
+  events.push(changedEvent(ctx, "release", amount, next, limit, null, priced));
   evaluateAlerts(next, limit, ctx, events);
   const message = `${ctx.entitlement.name}: released ${amount} ${unitOf(ctx)}, ${used} of ${limit.value} used`;
   const decision = meterDecision(
@@ -171,7 +274,8 @@ function release(
     next,
     resetsAtMs(next, limit, ctx.nowMs),
   );
-  return { decision, meter: next, hold: null, events };
+  if (priced !== null) withGrants(decision, 0, priced.decision.grantRemaining);
+  return { decision, meter: next, hold: null, grants: null, events };
 }
 
 function settle(
@@ -182,6 +286,7 @@ function settle(
   amount: number,
   events: DomainEvent[],
   usage: SettleUsage | null,
+  priced: Priced | null,
 ): MeterResult {
   const expired = hold.expired || hold.expiresAt <= ctx.nowMs;
   // An expired hold no longer counts in `held` (the alarm may not have run yet).
@@ -193,11 +298,17 @@ function settle(
   let outcome: Outcome = "allowed";
   let reason: Reason = amount === 0 ? "released" : "within_limit";
   if (amount > 0) {
-    recordUsage(next, limit, amount, ctx, events);
-    if (next.used > limit.value) [outcome, reason] = overOutcome(limit);
+    addOverhead(next, priced);
+    recordUsage(next, limit, amount, ctx, events, priced);
+    if (priced !== null && limit.mode !== "observe") {
+      // Grants drew for the settle's own overage; only what they left is overage (SPEC §12.3).
+      const m = priced.decision;
+      if (m.overage > 0) [outcome, reason] = overOutcome(limit);
+      else if (m.reason === "grant_applied") reason = "grant_applied";
+    } else if (next.used > limit.value) [outcome, reason] = overOutcome(limit);
   }
   if (expired) reason = "hold_expired";
-  const changed = changedEvent(ctx, "settle", amount, next, limit, hold.id);
+  const changed = changedEvent(ctx, "settle", amount, next, limit, hold.id, priced);
   // A gateway settle says what the amount was made of (SPEC §6): the token classes, the model, the door.
   if (usage !== null) changed.data.usage = usageEventData(usage);
   events.push(changed);
@@ -217,7 +328,8 @@ function settle(
       holdId: hold.id,
     },
   );
-  return { decision, meter: next, hold: { ...hold, expired }, events };
+  if (priced !== null) withGrants(decision, priced.decision.grantApplied, priced.decision.grantRemaining);
+  return { decision, meter: next, hold: { ...hold, expired }, grants: drawn(priced), events };
 }
 
 /** Add recorded usage, with overage and its event, to the caller's own copy of the meter. */
@@ -227,19 +339,23 @@ function recordUsage(
   amount: number,
   ctx: DecisionContext,
   events: DomainEvent[],
+  priced: Priced | null,
 ): void {
   const wasUsed = meter.used;
   const wasOverage = meter.overage;
   meter.used = wasUsed + amount;
   if (limit.mode !== "observe") {
-    // Counters accumulate what went past the limit this period; a gauge's overage is where it stands.
+    // Counters accumulate what went past the limit this period; a gauge's overage is where it stands. Only
+    // what grants did not cover counts (SPEC §12.3).
+    const added =
+      priced === null ? Math.max(0, meter.used - Math.max(limit.value, wasUsed)) : priced.decision.overage;
     meter.overage =
       limit.reset.kind === "none"
-        ? gaugeOverage(meter.used, limit)
-        : wasOverage + Math.max(0, meter.used - Math.max(limit.value, wasUsed));
+        ? Math.min(gaugeOverage(meter.used, limit), wasOverage + added)
+        : wasOverage + added;
   }
   if (meter.overage > wasOverage)
-    events.push(overageEvent(ctx, amount, meter.overage - wasOverage, meter, limit));
+    events.push(overageEvent(ctx, amount, meter.overage - wasOverage, meter, limit, priced));
 }
 
 function gaugeOverage(used: number, limit: CompiledLimit): number {
@@ -263,7 +379,7 @@ function applyFlag(stored: MeterState | undefined, ctx: DecisionContext, req: Me
       `${name} is a feature flag: nothing to release`,
       amount,
     );
-    return { decision, meter: null, hold: null, events: [] };
+    return { decision, meter: null, hold: null, grants: null, events: [] };
   }
   const rate = ctx.entitlement.rate;
   let meter: MeterState | null = null;
@@ -280,7 +396,7 @@ function applyFlag(stored: MeterState | undefined, ctx: DecisionContext, req: Me
         amount,
         verdict.retryAfterSeconds,
       );
-      return { decision, meter: null, hold: null, events: [] };
+      return { decision, meter: null, hold: null, grants: null, events: [] };
     }
     if (req.op !== "check") meter = { ...(stored ?? emptyMeter()), bucket: drainBucket(bucket, amount) };
   }
@@ -291,7 +407,7 @@ function applyFlag(stored: MeterState | undefined, ctx: DecisionContext, req: Me
     `${name} is enabled on plan ${ctx.plan}`,
     amount,
   );
-  return { decision, meter, hold: null, events: [] };
+  return { decision, meter, hold: null, grants: null, events: [] };
 }
 
 function unitOf(ctx: DecisionContext): string {
@@ -305,11 +421,13 @@ function changedEvent(
   meter: MeterState,
   limit: CompiledLimit,
   holdId: string | null,
+  priced: Priced | null,
 ): DomainEvent {
   return {
     type: "meter.changed",
     entitlement: ctx.entitlement.name,
     data: {
+      ...(priced === null ? {} : moneyData(priced, meter)),
       operation,
       amount,
       unit: unitOf(ctx),
@@ -356,11 +474,13 @@ function overageEvent(
   added: number,
   meter: MeterState,
   limit: CompiledLimit,
+  priced: Priced | null,
 ): DomainEvent {
   return {
     type: "meter.overage",
     entitlement: ctx.entitlement.name,
     data: {
+      ...(priced === null ? {} : moneyData(priced, meter)),
       amount,
       overageAdded: added,
       overage: meter.overage,

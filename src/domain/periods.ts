@@ -82,7 +82,16 @@ export function advancePeriod(
     periodEnd: end,
   };
   return {
-    meter: { ...meter, used: 0, overage: 0, alertsFired: [], periodStart: start, periodEnd: end },
+    meter: {
+      ...meter,
+      used: 0,
+      overage: 0,
+      alertsFired: [],
+      periodStart: start,
+      periodEnd: end,
+      // The period's overhead (SPEC §12.1) starts again with the period; a meter that never had one stays without.
+      ...(meter.overhead === undefined ? {} : { overhead: 0 }),
+    },
     reset,
   };
 }

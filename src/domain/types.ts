@@ -130,6 +130,8 @@ export interface MeterState {
   alertsFired: number[];
   /** Token bucket of the entitlement's `rate`; null until first drained. */
   bucket: BucketState | null;
+  /** What this period's recorded usage cost you, in runes (SPEC §12.1); absent until the first priced change. */
+  overhead?: number;
 }
 
 export interface Hold {
@@ -159,7 +161,8 @@ export type Reason =
   | "no_org"
   | "plan_not_found"
   | "hold_expired"
-  | "too_many_holds";
+  | "too_many_holds"
+  | "grant_applied";
 
 /** The decision object of SPEC §3.3. Times are ISO-8601 UTC strings. */
 export interface Decision {
@@ -184,6 +187,10 @@ export interface Decision {
   holdId: string | null;
   replayed: boolean;
   policyVersion: string;
+  /** Units of the metered credit covered by grants in this call (SPEC §12.3); limited entitlements only. */
+  grantApplied?: number;
+  /** What the meter owner's usable grants still cover after the call, in units of the metered credit. */
+  grantRemaining?: number;
 }
 
 export type EventType =
@@ -196,7 +203,11 @@ export type EventType =
   | "meter.overage"
   | "meter.threshold_crossed"
   | "meter.reset"
-  | "hold.expired";
+  | "hold.expired"
+  | "customer.topup_granted"
+  | "grant.reset"
+  | "grant.expired"
+  | "grant.revoked";
 
 /** An event as the domain produces it; the object adds id, seq, at, customer and meteredOn. */
 export interface DomainEvent {

@@ -49,7 +49,13 @@ export function clearUsage(
   plan: string | null,
 ): { meter: MeterState; event: DomainEvent } {
   return {
-    meter: { ...meter, used: 0, overage: 0, alertsFired: [] },
+    meter: {
+      ...meter,
+      used: 0,
+      overage: 0,
+      alertsFired: [],
+      ...(meter.overhead === undefined ? {} : { overhead: 0 }),
+    },
     event: {
       type: "meter.reset",
       entitlement,

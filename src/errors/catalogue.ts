@@ -13,6 +13,7 @@ export const errors = {
   unknown_entitlement: { status: 400, message: "no plan of the policy has this entitlement" },
   unknown_plan: { status: 400, message: "the policy has no such plan" },
   unknown_org: { status: 400, message: "no customer of type org has this id" },
+  unknown_topup: { status: 400, message: "the customer's effective plan has no such top-up" },
   // 401, 403
   unauthorized: { status: 401, message: "a valid bearer token is required" },
   invalid_api_key: {
@@ -29,6 +30,7 @@ export const errors = {
   customer_not_found: { status: 404, message: "no customer has this id or alternate ID" },
   hold_not_found: { status: 404, message: "no live or settleable hold of this customer has this id" },
   event_not_found: { status: 404, message: "no event of this customer has this seq" },
+  grant_not_found: { status: 404, message: "this customer holds no live grant with this id" },
   method_not_allowed: { status: 405, message: "the route does not take this method" },
   // 409, 412, 413, 415
   alternate_id_taken: { status: 409, message: "the string is another customer's id or alternate ID" },

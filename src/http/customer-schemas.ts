@@ -57,6 +57,23 @@ const meterViewSchema = z
   })
   .openapi("MeterView");
 
+/** A grant (SPEC §12.3): a balance made from a top-up, drawn past the limit. */
+export const grantSchema = z
+  .object({
+    id: z.string(),
+    topup: z.string(),
+    credit: z.string(),
+    balance: z.number(),
+    startingValue: z.number(),
+    createdAt: z.string().openapi({ format: "date-time" }),
+    expiresAt: z.string().nullable().openapi({ format: "date-time" }),
+    resets: z.boolean(),
+    resetMode: z.enum(["hard", "add", "rollover"]),
+    nextResetAt: z.string().nullable().openapi({ format: "date-time" }),
+    included: z.boolean().openapi({ description: "Granted by an `included: true` top-up of the plan" }),
+  })
+  .openapi("Grant");
+
 /** The customer view. */
 export const customerViewSchema = z
   .object({
@@ -71,8 +88,98 @@ export const customerViewSchema = z
     createdAt: z.string(),
     updatedAt: z.string(),
     meters: z.record(z.string(), meterViewSchema),
+    grants: z.array(grantSchema),
+    balances: z
+      .record(z.string(), z.number())
+      .openapi({ description: "The sum of the grants' balances per grant credit" }),
   })
   .openapi("Customer");
+
+/** `POST /v1/customers/:id/topups`. */
+export const topupRequestSchema = requestObject({
+  topup: identifierSchema.openapi({ description: "A top-up of the customer's effective plan" }),
+  idempotencyKey: identifierSchema.optional(),
+}).openapi("TopupRequest");
+
+/** `POST /v1/customers/:id/topups` → `{ grant, customer }`. */
+export const topupResponseSchema = z
+  .object({ grant: grantSchema, customer: customerViewSchema })
+  .openapi("TopupResult");
+
+/** `GET /v1/customers/:id/grants` → `{ grants }`. */
+export const grantListSchema = z.object({ grants: z.array(grantSchema) }).openapi("GrantList");
+
+const marginLineSchema = z.object({
+  revenue: z.number(),
+  cost: z.number(),
+  margin: z.number().nullable().openapi({ description: "null when revenue is 0" }),
+});
+
+/** `GET /v1/customers/:id/margin` (SPEC §12.5). */
+export const marginSchema = z
+  .object({
+    revenue: z.number(),
+    cost: z.number(),
+    margin: z
+      .number()
+      .openapi({ description: "round((revenue − cost) / revenue × 100, 2); -100 when revenue is 0" }),
+    entitlements: z.record(z.string(), marginLineSchema),
+  })
+  .openapi("Margin");
+
+const finiteOrNull = z.number().finite().nullable();
+const scheduleSchema = z.union([
+  requestObject({ kind: z.literal("daily") }),
+  requestObject({ kind: z.literal("weekly"), weekday: z.number().int().min(0).max(6) }),
+  requestObject({
+    kind: z.literal("monthly"),
+    day: z.union([z.number().int().min(1).max(31), z.literal("last")]),
+  }),
+  requestObject({
+    kind: z.literal("quarterly"),
+    day: z.union([z.number().int().min(1).max(31), z.literal("last")]),
+  }),
+  requestObject({
+    kind: z.literal("yearly"),
+    month: z.number().int().min(1).max(12),
+    day: z.number().int().min(1).max(31),
+  }),
+]);
+const resetRuleSchema = z.union([
+  requestObject({ kind: z.literal("none") }),
+  requestObject({ kind: z.literal("rolling"), periodMs: z.number().finite().positive() }),
+  requestObject({
+    kind: z.literal("calendar"),
+    schedule: scheduleSchema,
+    tz: z.string().min(1).max(64),
+    source: z.string().max(256),
+  }),
+]);
+
+/** A grant in the state document: as stored, with the terms it resets by. */
+const grantStateSchema = requestObject({
+  id: identifierSchema,
+  topup: identifierSchema,
+  credit: identifierSchema,
+  balance: nonNegative,
+  startingValue: nonNegative,
+  createdAt: isoSchema,
+  expiresAt: isoSchema.nullable(),
+  resets: z.boolean(),
+  resetMode: z.enum(["hard", "add", "rollover"]),
+  nextResetAt: isoSchema.nullable(),
+  included: z.boolean(),
+  terms: requestObject({
+    value: nonNegative,
+    reset: resetRuleSchema,
+    resetMode: z.enum(["hard", "add", "rollover"]),
+    rolloverPct: z.number().finite().min(0),
+    rolloverMin: finiteOrNull,
+    rolloverMax: finiteOrNull,
+    maxBalance: finiteOrNull,
+    catchupCap: z.number().int().min(0).nullable(),
+  }),
+});
 
 /** The serialised state (format 1): what export writes and restore reads. */
 export const customerStateSchema = requestObject({
@@ -98,6 +205,7 @@ export const customerStateSchema = requestObject({
       periodEnd: isoSchema.nullable(),
       alertsFired: z.array(z.number().finite().positive()),
       bucket: requestObject({ tokens: nonNegative, updatedAt: isoSchema }).nullable(),
+      overhead: nonNegative.optional(),
     }),
   ),
   holds: z
@@ -113,6 +221,7 @@ export const customerStateSchema = requestObject({
       }),
     )
     .max(10_000),
+  grants: z.array(grantStateSchema).max(10_000).optional(),
 }).openapi("CustomerState");
 
 const stateMatches: z.infer<typeof customerStateSchema> extends CustomerState ? true : false = true;

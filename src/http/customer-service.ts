@@ -5,12 +5,14 @@
  * claim, so a request that errors changes nothing.
  */
 
+import type { MarginReport } from "../domain/money";
 import type {
   CustomerIdentity,
   CustomerPatch,
   CustomerState,
   CustomerView,
   EventPage,
+  GrantView,
   Result,
 } from "../objects/contract";
 import { isUnknown } from "../objects/contract";
@@ -216,4 +218,42 @@ export async function redeliverCustomerEvent(env: Env, key: string, seq: number)
     await withCustomer<ListedEvent>(env, key, (stub, alt) => stub.redeliverEvent(alt, seq)),
     customerNotFound(key),
   );
+}
+
+/** `POST /v1/customers/:id/topups` → `{ grant, customer }` (SPEC §12.3). */
+export async function buyTopup(
+  env: Env,
+  key: string,
+  topup: string,
+  idempotencyKey: string | null,
+  active: ActivePolicy | null,
+): Promise<{ grant: GrantView; customer: CustomerView }> {
+  if (active === null) throw policyUnavailable();
+  const result = await withCustomer<{ grant: GrantView; customer: CustomerView }>(env, key, (stub, alt) =>
+    stub.buyTopup(alt, topup, idempotencyKey, active.version),
+  );
+  return unwrap(result, customerNotFound(key));
+}
+
+/** `GET /v1/customers/:id/grants`. */
+export async function listGrants(env: Env, key: string): Promise<{ grants: GrantView[] }> {
+  const result = await withCustomer<{ grants: GrantView[] }>(env, key, (stub, alt) => stub.listGrants(alt));
+  return unwrap(result, customerNotFound(key));
+}
+
+/** `DELETE /v1/customers/:id/grants/:grantId`. */
+export async function revokeGrant(env: Env, key: string, grantId: string): Promise<void> {
+  const result = await withCustomer<null>(env, key, (stub, alt) => stub.revokeGrant(alt, grantId));
+  unwrap(result, customerNotFound(key));
+}
+
+/** `GET /v1/customers/:id/margin` (SPEC §12.5). */
+export async function customerMargin(
+  env: Env,
+  key: string,
+  active: ActivePolicy | null,
+): Promise<MarginReport> {
+  if (active === null) throw policyUnavailable();
+  const result = await withCustomer<MarginReport>(env, key, (stub, alt) => stub.margin(alt, active.version));
+  return unwrap(result, customerNotFound(key));
 }

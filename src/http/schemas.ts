@@ -61,6 +61,7 @@ const REASONS = [
   "plan_not_found",
   "hold_expired",
   "too_many_holds",
+  "grant_applied",
 ] as const satisfies readonly Reason[];
 
 const nullableNumber = z.number().nullable();
@@ -89,6 +90,14 @@ export const decisionSchema = z
     holdId: z.string().nullable(),
     replayed: z.boolean(),
     policyVersion: z.string(),
+    grantApplied: z.number().optional().openapi({
+      description:
+        "Units of the metered credit covered by grants in this call (SPEC §12.3); limited entitlements only.",
+    }),
+    grantRemaining: z.number().optional().openapi({
+      description:
+        "What the meter owner's usable grants still cover after the call, in the metered credit's unit.",
+    }),
   })
   .openapi("Decision");
 

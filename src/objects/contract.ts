@@ -3,6 +3,7 @@
  * answer with values: a `Result`, whose failure is a catalogue code (`customer_not_found`: no such customer
  * here; the Worker may resolve again). The edges render failures (src/errors/catalogue.ts).
  */
+import type { Grant, GrantResetMode } from "../domain/money/types";
 import type { SettleUsage } from "../domain/token-usage";
 import type { Decision, StoredEvent } from "../domain/types";
 import type { MeterView } from "../domain/view";
@@ -48,6 +49,11 @@ export interface MeterCall {
    * `data.usage`; validated by the object. Absent or null on every other call.
    */
   usage?: SettleUsage | null;
+  /**
+   * What a settle cost in runes when the caller knows it (the gateway's model cost, SPEC §12.4): the meter's
+   * `overheadDiff`. Absent or null: amount × the credit's `overhead_cost`.
+   */
+  cost?: number | null;
 }
 
 /** The gateway's pre-forward step as one call: reserve the model's entitlement, then 1 of `gateway.requests`. */
@@ -108,6 +114,33 @@ export interface CustomerView {
   createdAt: string;
   updatedAt: string;
   meters: Record<string, MeterView>;
+  /** The grants this customer holds as a meter owner (SPEC §12.3), as of now. */
+  grants: GrantView[];
+  /** The sum of the grants' balances per grant credit. */
+  balances: Record<string, number>;
+}
+
+/** A grant as answers show it (SPEC §12.3). */
+export interface GrantView {
+  id: string;
+  topup: string;
+  credit: string;
+  balance: number;
+  startingValue: number;
+  createdAt: string;
+  expiresAt: string | null;
+  resets: boolean;
+  resetMode: GrantResetMode;
+  nextResetAt: string | null;
+  /** Granted by an `included: true` top-up of the plan (re-synced on a plan change), not bought. */
+  included: boolean;
+}
+
+/** A grant as the state document carries it: the grant with its terms, times as ISO strings. */
+export interface GrantState extends Omit<Grant, "createdAt" | "expiresAt" | "nextResetAt"> {
+  createdAt: string;
+  expiresAt: string | null;
+  nextResetAt: string | null;
 }
 
 /** Fields of `PUT /v1/customers/:id` (SPEC §5.2, §11): absent keeps, null clears. */
@@ -139,6 +172,8 @@ export interface MemberSettleCall {
   policyVersion: string;
   /** The gateway settle's usage, for the org's `meter.changed` event (validated by the member). */
   usage?: SettleUsage | null;
+  /** The settle's cost in runes when the caller knows it (see `MeterCall.cost`). */
+  cost?: number | null;
 }
 
 /** What an org tells a member about itself. */
@@ -174,6 +209,8 @@ export interface CustomerState {
       used: number;
       held: number;
       overage: number;
+      /** The period's overhead in runes (SPEC §12.1); absent before money. */
+      overhead?: number;
       periodStart: string | null;
       periodEnd: string | null;
       alertsFired: number[];
@@ -189,6 +226,8 @@ export interface CustomerState {
     expiresAt: string;
     expired: boolean;
   }[];
+  /** The grants held here (SPEC §12.3); absent in exports made before grants existed. */
+  grants?: GrantState[];
 }
 
 export type { Decision };

@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import type { MarginReport } from "../domain/money";
 import type { Decision } from "../domain/types";
 import { webhookConfig } from "../webhooks/config";
 import { isHeldOrClaimed } from "./alternate-ids";
@@ -10,6 +11,7 @@ import type {
   EventPage,
   GatewayReserve,
   GatewayReserveCall,
+  GrantView,
   MemberCall,
   MemberSettle,
   MemberSettleCall,
@@ -20,6 +22,7 @@ import type {
 import { CustomerAlarm } from "./customer-alarm";
 import { type CustomerContext, createCustomerContext } from "./customer-context";
 import { CustomerStore, type ListedEvent } from "./customer-store";
+import { buyTopup, customerMargin, listGrants, revokeGrant } from "./grants";
 import { reserveForGateway } from "./metering/gateway-reserve";
 import { meterMember } from "./metering/member-calls";
 import { meterCustomer } from "./metering/pipeline";
@@ -183,6 +186,31 @@ export class CustomerObject extends DurableObject<Env> {
   /** Overwrite this object's record, meters and holds with a state document. */
   async importState(state: CustomerState, policyVersion: string | null): Promise<Result<CustomerView>> {
     return importCustomerState(this.context, state, policyVersion);
+  }
+
+  /** Apply one of the effective plan's top-ups as a new grant (SPEC §12.3); a used key applies it once. */
+  async buyTopup(
+    presentedAlternateId: string | null,
+    topup: string,
+    idempotencyKey: string | null,
+    policyVersion: string,
+  ): Promise<Result<{ grant: GrantView; customer: CustomerView }>> {
+    return buyTopup(this.context, presentedAlternateId, topup, idempotencyKey, policyVersion);
+  }
+
+  /** The live grants, as of now. */
+  async listGrants(presentedAlternateId: string | null): Promise<Result<{ grants: GrantView[] }>> {
+    return listGrants(this.context, presentedAlternateId);
+  }
+
+  /** Revoke one grant (`grant.revoked`). */
+  async revokeGrant(presentedAlternateId: string | null, grantId: string): Promise<Result<null>> {
+    return revokeGrant(this.context, presentedAlternateId, grantId);
+  }
+
+  /** Revenue, cost and margin of the current periods (SPEC §12.5). */
+  async margin(presentedAlternateId: string | null, policyVersion: string): Promise<Result<MarginReport>> {
+    return customerMargin(this.context, presentedAlternateId, policyVersion);
   }
 
   /** A page of the event log. */

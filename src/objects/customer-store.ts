@@ -3,6 +3,7 @@
  * in-memory copies so a decision reads nothing from disk. Every mutation is synchronous; callers group a
  * change and its events in one `transaction` so no change exists without its event (SPEC §4).
  */
+import type { Grant } from "../domain/money/types";
 import type { CustomerRecord, DomainEvent, Hold, MeterState, StoredEvent } from "../domain/types";
 import type { AttemptOutcome } from "../webhooks/retry";
 import { migrate, schemaExists } from "./sql-schema";
@@ -71,6 +72,8 @@ export class CustomerStore {
   record: CustomerRecord | null = null;
   readonly meters = new Map<string, MeterState>();
   readonly holds = new Map<string, Hold>();
+  /** The grants this customer holds as a meter owner (SPEC §12.3), oldest first, as last stored. */
+  private grantList: readonly Grant[] = [];
   private lastSeq = 0;
   private ready = false;
   private keysSincePrune = 0;
@@ -120,6 +123,10 @@ export class CustomerStore {
       const hold = JSON.parse(row.body) as Hold;
       this.holds.set(hold.id, hold);
     }
+    this.grantList = this.sql
+      .exec<{ body: string }>("SELECT body FROM grants ORDER BY created_at, id")
+      .toArray()
+      .map((row) => JSON.parse(row.body) as Grant);
     const seq = this.sql.exec<{ s: number | null }>("SELECT MAX(seq) AS s FROM events").one();
     this.lastSeq = seq.s ?? 0;
   }
@@ -162,6 +169,34 @@ export class CustomerStore {
       hold.id,
       hold.expiresAt,
       JSON.stringify(hold),
+    );
+  }
+
+  /** The stored grants (lifecycle not applied: callers advance them to now). */
+  get grants(): readonly Grant[] {
+    return this.grantList;
+  }
+
+  /**
+   * Store `grants` as the customer's whole set (call inside `transaction`): rows of grants no longer there are
+   * deleted, changed ones rewritten, unchanged ones (the same object) left alone.
+   */
+  putGrants(grants: readonly Grant[]): void {
+    const before = new Map(this.grantList.map((grant) => [grant.id, grant]));
+    for (const grant of grants) {
+      if (before.get(grant.id) !== grant) {
+        this.sql.exec(
+          "INSERT OR REPLACE INTO grants (id, created_at, body) VALUES (?, ?, ?)",
+          grant.id,
+          grant.createdAt,
+          JSON.stringify(grant),
+        );
+      }
+      before.delete(grant.id);
+    }
+    for (const id of before.keys()) this.sql.exec("DELETE FROM grants WHERE id = ?", id);
+    this.grantList = [...grants].sort((a, b) =>
+      a.createdAt !== b.createdAt ? a.createdAt - b.createdAt : a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
     );
   }
 
@@ -214,6 +249,8 @@ export class CustomerStore {
     this.holds.clear();
     this.sql.exec("DELETE FROM meters");
     this.sql.exec("DELETE FROM holds");
+    this.sql.exec("DELETE FROM grants");
+    this.grantList = [];
     this.sql.exec("DELETE FROM idempotency");
     this.keyCount = 0;
   }

@@ -1,10 +1,12 @@
 /** The customer record inside its object: views, upserts, plan changes and state export/restore (SPEC §5.2). */
 import { isoOrNull } from "../domain/decision";
+import type { Grant } from "../domain/money/types";
 import { resolvePlan } from "../domain/plans";
 import type { CompiledPolicy, CustomerRecord, DomainEvent, Hold, MeterState } from "../domain/types";
 import { clearUsage, viewMeter } from "../domain/view";
-import type { CustomerPatch, CustomerState, CustomerView } from "./contract";
+import type { CustomerPatch, CustomerState, CustomerView, GrantState } from "./contract";
 import type { CustomerStore } from "./customer-store";
+import { grantsOfView } from "./grant-records";
 import { entitlementDefinition } from "./metering/normalise";
 
 /** The customer view: record, effective plan and the meters metered on this customer. */
@@ -48,6 +50,7 @@ export function buildView(
     createdAt: new Date(record.createdAt).toISOString(),
     updatedAt: new Date(record.updatedAt).toISOString(),
     meters,
+    ...grantsOfView(store, nowMs),
   };
 }
 
@@ -123,6 +126,7 @@ export function exportState(store: CustomerStore, record: CustomerRecord): Custo
       used: m.used,
       held: m.held,
       overage: m.overage,
+      ...(m.overhead === undefined ? {} : { overhead: m.overhead }),
       periodStart: isoOrNull(m.periodStart),
       periodEnd: isoOrNull(m.periodEnd),
       alertsFired: m.alertsFired,
@@ -139,6 +143,12 @@ export function exportState(store: CustomerStore, record: CustomerRecord): Custo
       createdAt: new Date(h.createdAt).toISOString(),
       expiresAt: new Date(h.expiresAt).toISOString(),
     }));
+  const grants: GrantState[] = store.grants.map((g) => ({
+    ...g,
+    createdAt: new Date(g.createdAt).toISOString(),
+    expiresAt: isoOrNull(g.expiresAt),
+    nextResetAt: isoOrNull(g.nextResetAt),
+  }));
   return {
     format: 1,
     customer: {
@@ -148,6 +158,7 @@ export function exportState(store: CustomerStore, record: CustomerRecord): Custo
     },
     meters,
     holds,
+    grants,
   };
 }
 
@@ -158,6 +169,7 @@ export function decodeState(state: CustomerState): {
   record: CustomerRecord;
   meters: Map<string, MeterState>;
   holds: Hold[];
+  grants: Grant[];
 } {
   const record: CustomerRecord = {
     ...state.customer,
@@ -170,6 +182,7 @@ export function decodeState(state: CustomerState): {
       used: m.used,
       held: m.held,
       overage: m.overage,
+      ...(m.overhead === undefined ? {} : { overhead: m.overhead }),
       periodStart: msOrNull(m.periodStart),
       periodEnd: msOrNull(m.periodEnd),
       alertsFired: m.alertsFired,
@@ -182,7 +195,13 @@ export function decodeState(state: CustomerState): {
     createdAt: Date.parse(h.createdAt),
     expiresAt: Date.parse(h.expiresAt),
   }));
-  return { record, meters, holds };
+  const grants = (state.grants ?? []).map((g) => ({
+    ...g,
+    createdAt: Date.parse(g.createdAt),
+    expiresAt: msOrNull(g.expiresAt),
+    nextResetAt: msOrNull(g.nextResetAt),
+  }));
+  return { record, meters, holds, grants };
 }
 
 /** Set an own property even for names like `__proto__` (entitlement names are user data). */

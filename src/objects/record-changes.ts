@@ -3,6 +3,7 @@
  * delete, state import. Whatever may change the alternate-ID list runs under the object's lock (`exclusive`).
  */
 
+import type { CompiledPolicy, CustomerRecord } from "../domain/types";
 import { fail } from "../errors/catalogue";
 import { changeAlternateIds, exclusive, releaseCanonicalId } from "./alternate-ids";
 import {
@@ -14,20 +15,76 @@ import {
   unknownCustomer,
 } from "./contract";
 import type { CustomerContext } from "./customer-context";
+import { effectivePlanOf, syncIncluded, writeGrants } from "./grant-records";
 import { clearAllUsage, decodeState, mergeRecord } from "./object-records";
 import { changeMembership, leave } from "./org-members";
 import { viewCustomer } from "./record-reads";
 
-/** Store the record merged with `patch`, with its events. */
-function writeRecord(context: CustomerContext, id: string, patch: CustomerPatch): void {
+/** What included top-ups are synced against: the policy and the org plans before and after a change. */
+interface PlanSight {
+  policy: CompiledPolicy;
+  orgPlanBefore: string | null;
+  orgPlanAfter: string | null;
+}
+
+/** The org's own plan, for a record that would inherit it; null when there is none. */
+async function orgPlanOf(context: CustomerContext, org: string | null | undefined): Promise<string | null> {
+  if (org === null || org === undefined) return null;
+  const info = await context.ports.org.info(org);
+  return info.exists ? info.plan : null;
+}
+
+/**
+ * Included top-ups follow the effective plan (SPEC §12.3): granted on create, re-synced when the effective
+ * plan changes (call inside the record's transaction).
+ */
+function syncIncludedGrants(
+  context: CustomerContext,
+  before: CustomerRecord | null,
+  after: CustomerRecord,
+  sight: PlanSight | null,
+  nowMs: number,
+): void {
+  if (sight === null) return;
+  const planAfter = effectivePlanOf(sight.policy, after, sight.orgPlanAfter);
+  const planBefore = before === null ? null : effectivePlanOf(sight.policy, before, sight.orgPlanBefore);
+  if (before !== null && planBefore === planAfter) return;
+  writeGrants(context.store, after.id, nowMs, (grants) =>
+    syncIncluded(grants, sight.policy, planAfter, after.type, nowMs),
+  );
+}
+
+/** Store the record merged with `patch`, with its events (and included grants when its plan changed). */
+function writeRecord(
+  context: CustomerContext,
+  id: string,
+  patch: CustomerPatch,
+  sight: PlanSight | null = null,
+): void {
   const { store } = context;
   const nowMs = context.ports.clock.nowMs();
   // Merged with the record as it is now: a plan change may have landed while claims were awaited.
-  const { record, events } = mergeRecord(store.record, id, patch, nowMs);
+  const before = store.record;
+  const { record, events } = mergeRecord(before, id, patch, nowMs);
   store.transaction(() => {
     store.putRecord(record);
     store.appendEvents(events, id, id, nowMs);
+    syncIncludedGrants(context, before, record, sight, nowMs);
   });
+}
+
+/** The policy and org plans a record change syncs included top-ups against (null: no policy). */
+async function planSight(
+  context: CustomerContext,
+  policyVersion: string | null,
+  orgBefore: string | null,
+  orgAfter: string | null,
+): Promise<PlanSight | null> {
+  const active = policyVersion === null ? null : await context.ports.policies.load(policyVersion);
+  if (active === null) return null;
+  const orgPlanBefore = await orgPlanOf(context, orgBefore);
+  const orgPlanAfter = orgAfter === orgBefore ? orgPlanBefore : await orgPlanOf(context, orgAfter);
+  return { policy: active.policy, orgPlanBefore, orgPlanAfter };
 }
 
 /** Create or merge the record (the Worker has checked plan and org); claims and frees alternate IDs. */
@@ -48,8 +105,9 @@ export function upsertCustomer(
       toOrg: patch.org === undefined ? (current?.org ?? null) : patch.org,
       type: patch.type ?? current?.type ?? "user",
     };
+    const sight = await planSight(context, policyVersion, change.fromOrg, change.toOrg);
     const refused = await changeMembership(context, id, change, () =>
-      changeAlternateIds(context, id, next, () => writeRecord(context, id, patch)),
+      changeAlternateIds(context, id, next, () => writeRecord(context, id, patch, sight)),
     );
     return refused ?? viewCustomer(context, null, policyVersion);
   });
@@ -87,6 +145,9 @@ export async function changeCustomerPlan(
   policyVersion: string | null,
 ): Promise<Result<CustomerView>> {
   const { store } = context;
+  const known = store.record;
+  if (known === null) return unknownCustomer();
+  const sight = await planSight(context, policyVersion, known.org, known.org);
   const current = store.record;
   if (current === null) return unknownCustomer();
   const nowMs = context.ports.clock.nowMs();
@@ -98,6 +159,7 @@ export async function changeCustomerPlan(
       ...(keepUsage ? [] : clearAllUsage(store, plan)),
     ];
     store.appendEvents(events, current.id, current.id, nowMs);
+    syncIncludedGrants(context, current, record, sight, nowMs);
   });
   return viewCustomer(context, null, policyVersion);
 }
@@ -154,6 +216,7 @@ export function importCustomerState(
           store.putRecord(decoded.record);
           for (const [name, meter] of decoded.meters) store.putMeter(name, meter);
           for (const hold of decoded.holds) store.putHold(hold);
+          store.putGrants(decoded.grants);
           store.appendEvents([{ type, data: { restored: true, id } }], id, id, nowMs);
         });
       });

@@ -41,6 +41,10 @@ const MIGRATIONS: string[][] = [
     "CREATE INDEX IF NOT EXISTS idempotency_age ON idempotency (created_at)",
     "CREATE TABLE IF NOT EXISTS members (customer TEXT PRIMARY KEY)",
   ],
+  // Issue 12, money: the grants this object's customer holds as a meter owner (SPEC §12.3), one row each.
+  [
+    "CREATE TABLE IF NOT EXISTS grants (id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, body TEXT NOT NULL)",
+  ],
 ];
 
 /** True when this object's storage has ever been written. */

@@ -8,17 +8,25 @@ import {
   customerViewSchema,
   eventPageSchema,
   eventSchema,
+  grantListSchema,
+  marginSchema,
+  topupRequestSchema,
+  topupResponseSchema,
 } from "../customer-schemas";
 import {
   addAlternateId,
+  buyTopup,
   changePlan,
+  customerMargin,
   deleteCustomer,
   exportCustomerState,
   getCustomer,
   listCustomerEvents,
+  listGrants,
   redeliverCustomerEvent,
   removeAlternateId,
   restoreCustomerState,
+  revokeGrant,
   upsertCustomer,
 } from "../customer-service";
 import { errorDoc, jsonBody, jsonDoc, serve } from "../openapi";
@@ -176,6 +184,56 @@ const redeliverRoute = createRoute({
   },
 });
 
+const moneyTags = ["Money"];
+
+const topupRoute = createRoute({
+  method: "post",
+  path: "/v1/customers/{id}/topups",
+  summary: "Apply a top-up of the effective plan as a new grant",
+  description:
+    "Each call stacks a new grant; the same `idempotencyKey` makes a retried purchase apply once (SPEC §12.3).",
+  tags: moneyTags,
+  request: { params: idParam, body: jsonBody(topupRequestSchema) },
+  responses: {
+    200: jsonDoc("The grant and the customer view", topupResponseSchema),
+    400: errorDoc("unknown_topup (not a top-up of the effective plan), invalid_request"),
+    404: notFound,
+    409: errorDoc("idempotency_key_reused"),
+  },
+});
+
+const grantsRoute = createRoute({
+  method: "get",
+  path: "/v1/customers/{id}/grants",
+  summary: "The customer's live grants",
+  tags: moneyTags,
+  request: { params: idParam },
+  responses: { 200: jsonDoc("The grants", grantListSchema), 404: notFound },
+});
+
+const revokeRoute = createRoute({
+  method: "delete",
+  path: "/v1/customers/{id}/grants/{grantId}",
+  summary: "Revoke a grant",
+  tags: moneyTags,
+  request: { params: z.object({ id: identifierSchema, grantId: identifierSchema }) },
+  responses: {
+    204: { description: "Revoked (`grant.revoked`)" },
+    404: errorDoc("customer_not_found, grant_not_found"),
+  },
+});
+
+const marginRoute = createRoute({
+  method: "get",
+  path: "/v1/customers/{id}/margin",
+  summary: "Revenue, cost and margin of the current periods",
+  description:
+    "Revenue prices the usage past each limit from position 0 (grants ignored); cost is the period's recorded overhead (SPEC §12.5).",
+  tags: moneyTags,
+  request: { params: idParam },
+  responses: { 200: jsonDoc("The margin report", marginSchema), 404: notFound },
+});
+
 /** Register the `/v1/customers` routes on the app. */
 export function registerCustomerRoutes(app: OpenAPIHono<AppEnv>): void {
   serve(app, upsertRoute, async (c) => {
@@ -223,6 +281,25 @@ export function registerCustomerRoutes(app: OpenAPIHono<AppEnv>): void {
       return c.json(await restoreCustomerState(c.env, id, state, await getActivePolicy(c.env)), 200);
     },
     { limitBytes: STATE_LIMIT_BYTES },
+  );
+
+  serve(app, topupRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    const { topup, idempotencyKey } = c.req.valid("json");
+    const active = await getActivePolicy(c.env);
+    return c.json(await buyTopup(c.env, id, topup, idempotencyKey ?? null, active), 200);
+  });
+
+  serve(app, grantsRoute, async (c) => c.json(await listGrants(c.env, c.req.valid("param").id), 200));
+
+  serve(app, revokeRoute, async (c) => {
+    const { id, grantId } = c.req.valid("param");
+    await revokeGrant(c.env, id, grantId);
+    return c.body(null, 204);
+  });
+
+  serve(app, marginRoute, async (c) =>
+    c.json(await customerMargin(c.env, c.req.valid("param").id, await getActivePolicy(c.env)), 200),
   );
 
   serve(app, eventsRoute, async (c) => {

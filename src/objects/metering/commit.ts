@@ -4,7 +4,8 @@
  * is awaited between the replay check and this write.
  */
 import type { MeterResult } from "../../domain/meter";
-import type { Decision } from "../../domain/types";
+import type { Grant } from "../../domain/money/types";
+import type { Decision, DomainEvent } from "../../domain/types";
 import type { CustomerStore } from "../customer-store";
 import { type KeyedCall, keyApplies, remember } from "./idempotency";
 
@@ -15,6 +16,10 @@ export interface MeterChange {
   /** Whose call it was and whose object meters it (the org, for a member's call). */
   customer: string;
   meteredOn: string;
+  /** The meter owner's grants to store (drawn, reset, expired), or null when they stay as stored. */
+  grants?: readonly Grant[] | null;
+  /** `grant.reset` / `grant.expired` of the lifecycle applied on this write; written before the meter's. */
+  grantEvents?: readonly DomainEvent[];
 }
 
 /** Store `change` (null: a refusal, nothing metered) and remember `decision` under the call's key. */
@@ -26,8 +31,15 @@ export function commit(
   nowMs: number,
 ): void {
   const result = change?.result;
+  const grants = change?.grants ?? null;
+  const grantEvents = change?.grantEvents ?? [];
   const changes =
-    result !== undefined && (result.meter !== null || result.hold !== null || result.events.length > 0);
+    result !== undefined &&
+    (result.meter !== null ||
+      result.hold !== null ||
+      result.events.length > 0 ||
+      grants !== null ||
+      grantEvents.length > 0);
   if (!changes && !keyApplies(call)) return;
   store.transaction(() => {
     if (change !== null && result !== undefined) {
@@ -36,7 +48,9 @@ export function commit(
         if (call.op === "reserve") store.putHold(result.hold);
         else store.deleteHold(result.hold.id);
       }
-      store.appendEvents(result.events, change.customer, change.meteredOn, nowMs);
+      if (grants !== null) store.putGrants(grants);
+      const events = grantEvents.length === 0 ? result.events : [...grantEvents, ...result.events];
+      store.appendEvents(events, change.customer, change.meteredOn, nowMs);
     }
     remember(store, call, decision, nowMs);
   });

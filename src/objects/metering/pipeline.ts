@@ -7,7 +7,8 @@
  */
 import type { DecisionContext } from "../../domain/decision";
 import { refusalDecision } from "../../domain/decision";
-import { applyMeter, type MeterRequest } from "../../domain/meter";
+import { applyMeter, type MeterMoney, type MeterRequest } from "../../domain/meter";
+import { advanceGrants } from "../../domain/money/grants";
 import type { EntitlementRoute } from "../../domain/plans";
 import type { SettleUsage } from "../../domain/token-usage";
 import type { CompiledEntitlement, CompiledPolicy, CustomerRecord, Decision, Hold } from "../../domain/types";
@@ -149,6 +150,8 @@ export interface LocalCall {
   ttlMs: number | null;
   /** A gateway settle's usage in token classes, for its `meter.changed` event. */
   usage?: SettleUsage | null;
+  /** What the call cost you in runes when the caller knows it (SPEC §12.4); else amount × overhead_cost. */
+  cost?: number | null;
 }
 
 /** Run the engine on this object's meter and commit what it changed with the decision's key. */
@@ -170,9 +173,17 @@ export function decideLocally(
     policyVersion: policy.version,
     nowMs,
   };
+  // The meter owner's grants as of now (SPEC §12.3): a read computes them, a write stores them with its events.
+  const lifecycle = advanceGrants(store.grants, nowMs);
+  const money: MeterMoney = { money: policy.money, grants: lifecycle.grants, cost: call.cost ?? null };
   if (keyed.op === "reserve" && call.entitlement.limit !== null && store.liveHoldCount() >= MAX_LIVE_HOLDS) {
     // A denial (SPEC §11 "Bounds") showing the meter as it stands, stored under its key like any denial.
-    const current = applyMeter(store.meters.get(name), ctx, { op: "check", amount: call.amount }).decision;
+    const current = applyMeter(
+      store.meters.get(name),
+      ctx,
+      { op: "check", amount: call.amount },
+      money,
+    ).decision;
     const message = `${name}: ${MAX_LIVE_HOLDS} holds are already live; settle some or let them expire`;
     const denial: Decision = {
       ...current,
@@ -186,10 +197,19 @@ export function decideLocally(
     commit(store, null, keyed, denial, nowMs);
     return ok(denial);
   }
-  const result = applyMeter(store.meters.get(name), ctx, toRequest(keyed.op, call, holdId));
+  const result = applyMeter(store.meters.get(name), ctx, toRequest(keyed.op, call, holdId), money);
+  const lifecycleChanged = lifecycle.events.length > 0 || lifecycle.grants.length !== store.grants.length;
+  const writes = keyed.op !== "check";
   commit(
     store,
-    { entitlement: name, result, customer: keyed.customer, meteredOn: call.meteredOn },
+    {
+      entitlement: name,
+      result,
+      customer: keyed.customer,
+      meteredOn: call.meteredOn,
+      grants: writes ? (result.grants ?? (lifecycleChanged ? lifecycle.grants : null)) : null,
+      grantEvents: writes ? lifecycle.events : [],
+    },
     keyed,
     result.decision,
     nowMs,

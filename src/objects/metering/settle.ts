@@ -45,6 +45,7 @@ export async function settleCustomer(
     idempotencyKey: key,
     policyVersion: active.version,
     usage: usage.value,
+    cost: knownCost(call.cost),
   };
   if (hold !== undefined && hold.customer === record.id)
     return settleHere(context, settle, active.policy, false).result;
@@ -99,7 +100,8 @@ function settleHere(
   const { amount, fingerprint } = normalised.value;
   const keyed = { customer, op: "settle" as const, key, fingerprint };
   const usage = settle.usage ?? null;
-  const local = { plan, entitlement: ent, meteredOn: record.id, amount, hold, ttlMs: null, usage };
+  const cost = knownCost(settle.cost);
+  const local = { plan, entitlement: ent, meteredOn: record.id, amount, hold, ttlMs: null, usage, cost };
   const result =
     replay(store, keyed, nowMs) ?? decideLocally(context, policy, keyed, local, nowMs, newHoldId);
   return { result, fingerprint };
@@ -129,4 +131,9 @@ function holdEntitlement(
 
 function holdNotFound(holdId: string) {
   return fail("hold_not_found", `hold ${holdId} not found`);
+}
+
+/** A caller's cost of a settle (SPEC §12.4), when it is a usable number of runes; else null (overhead_cost). */
+function knownCost(cost: unknown): number | null {
+  return typeof cost === "number" && Number.isFinite(cost) && cost >= 0 ? cost : null;
 }
