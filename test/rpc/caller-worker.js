@@ -19,5 +19,4 @@ export default class RpcCaller extends WorkerEntrypoint {
   async callMany(op, bodies) {
     return Promise.all(bodies.map((body) => this.call(op, body)));
   }
-
 }
