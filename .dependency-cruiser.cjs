@@ -48,6 +48,29 @@ module.exports = {
       to: { path: "^src/http/" },
     },
     {
+      name: "only-the-entry-imports-rpc",
+      severity: "error",
+      comment: "src/rpc is the Workers RPC edge (TollgateRpc): only src/index.ts exports it.",
+      from: { path: "^src/", pathNot: "^src/(rpc/|index\\.ts$)" },
+      to: { path: "^src/rpc/" },
+    },
+    {
+      name: "rpc-imports-no-other-edge",
+      severity: "error",
+      comment:
+        "The RPC edge shares src/services and src/lib with the admin API, never an edge's own modules.",
+      from: { path: "^src/rpc/" },
+      to: { path: "^src/(http|gateway)/" },
+    },
+    {
+      name: "services-below-the-edges",
+      severity: "error",
+      comment:
+        "src/services holds what the admin API and the RPC edge share (schemas, the metering service): no transport.",
+      from: { path: "^src/services/" },
+      to: { path: "^src/(http|gateway|rpc)/" },
+    },
+    {
       name: "gateway-not-http",
       severity: "error",
       comment: "The two edges share src/lib, never each other.",
@@ -78,9 +101,9 @@ module.exports = {
     {
       name: "objects-below-the-edges",
       severity: "error",
-      comment: "Durable Objects never reach up into an edge.",
+      comment: "Durable Objects never reach up into an edge or the services the edges share.",
       from: { path: "^src/objects/" },
-      to: { path: "^src/(http|gateway)/" },
+      to: { path: "^src/(http|gateway|rpc|services)/" },
     },
     {
       name: "not-to-unresolvable",

@@ -36,6 +36,21 @@ export default defineConfig({
                 ANTHROPIC_BASE_URL: inject("anthropicUrl"),
                 ANTHROPIC_API_KEY: "sk-ant-test-upstream",
               },
+              // Workers RPC (SPEC §13.3): a second Worker calling `TollgateRpc` through a service binding.
+              serviceBindings: { RPC_CALLER: "rpc-caller" },
+              workers: [
+                {
+                  name: "rpc-caller",
+                  modules: true,
+                  scriptPath: "./test/rpc/caller-worker.js",
+                  compatibilityDate: "2026-11-01",
+                  // The Worker under test runs as the project's runner Worker, named by the plugin after the
+                  // project ("vitest-plugin-runner-<project>"); its named entrypoints are the product's.
+                  serviceBindings: {
+                    TOLLGATE: { name: "vitest-plugin-runner-workers", entrypoint: "TollgateRpc" },
+                  },
+                },
+              ],
             },
           })),
         ],
@@ -44,7 +59,12 @@ export default defineConfig({
           // Generous: concurrency tests take about 1 s alone and several times that on a loaded 2-core machine.
           testTimeout: 20_000,
           globalSetup: ["./test/support/mock-upstream-setup.ts"],
-          include: ["test/objects/**/*.test.ts", "test/http/**/*.test.ts", "test/gateway/**/*.test.ts"],
+          include: [
+            "test/objects/**/*.test.ts",
+            "test/http/**/*.test.ts",
+            "test/gateway/**/*.test.ts",
+            "test/rpc/**/*.test.ts",
+          ],
         },
       },
       {

@@ -177,13 +177,16 @@ export interface ServeOptions {
 /**
  * The RPC driver (SPEC §9 "Workers RPC"): a Worker another team would write, calling the target through a
  * service binding as `env.TARGET.consume({ customer, entitlement, amount })`. Plain JS: nothing to bundle, and
- * the same bytes drive the product and the floor. A refused or failed decision answers 409, so the load
- * generator counts it as non-2xx.
+ * the same bytes drive the product and the floor. A refused decision or an error value (`{ ok: false, error }`)
+ * answers 409, so the load generator counts it as non-2xx.
  */
 const RPC_DRIVER = `export default {
   async fetch(request, env) {
     const result = await env.TARGET.consume(await request.json());
-    const refused = result === null || typeof result !== "object" || "error" in result || result.allowed === false;
+    // TollgateRpc answers { ok: true, decision } or { ok: false, error }; the floor answers its row.
+    const decision = result !== null && typeof result === "object" && "decision" in result ? result.decision : result;
+    const refused =
+      result === null || typeof result !== "object" || result.ok === false || "error" in result || decision?.allowed === false;
     return Response.json(result, { status: refused ? 409 : 200 });
   },
 };

@@ -17,12 +17,12 @@
 import { Hono } from "hono";
 import { readJson } from "../../src/http/body";
 import { requireAdmin } from "../../src/http/middleware/auth";
-import { checkBodySchema } from "../../src/http/routes/metering";
 import type { AppEnv } from "../../src/http/types";
 import { createApp } from "../../src/index";
 import { requestId } from "../../src/lib/request-id";
 import { customerStub } from "../../src/objects/directory";
 import { getActivePolicy } from "../../src/policy/store";
+import { checkBodySchema } from "../../src/services/request-schemas";
 import baseline from "../baseline/worker";
 
 export { AlternateIdObject, CustomerObject, PolicyObject } from "../../src/index";

@@ -5,7 +5,8 @@
 import type { Context } from "hono";
 import type { z } from "zod";
 import { readCapped } from "../lib/read-capped";
-import { ApiError, type Issue, invalidPolicy, invalidRequest } from "./errors";
+import { toIssues } from "../services/request-schemas";
+import { ApiError, invalidPolicy, invalidRequest } from "./errors";
 import type { AppEnv } from "./types";
 
 /** 64 KiB: the default for `/v1` JSON bodies. */
@@ -57,21 +58,6 @@ async function readText(c: Context<AppEnv>, limitBytes: number, onBadText: () =>
   } catch {
     throw onBadText();
   }
-}
-
-/** zod issues as `{ path: "a.b.0", message }`, one per unknown key so each points at its own field. */
-export function toIssues(error: z.ZodError): Issue[] {
-  const issues: Issue[] = [];
-  for (const issue of error.issues) {
-    const path = issue.path.map(String);
-    if (issue.code === "unrecognized_keys") {
-      for (const key of issue.keys)
-        issues.push({ path: [...path, key].join("."), message: `unknown field "${key}"` });
-    } else {
-      issues.push({ path: path.join("."), message: issue.message });
-    }
-  }
-  return issues;
 }
 
 /**

@@ -8,6 +8,7 @@ import type { Context, ErrorHandler } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { type ErrorCode, errors, type Failure, statusOf } from "../errors/catalogue";
 import { logUnhandled } from "../lib/unhandled";
+import type { Issue } from "../services/request-schemas";
 import type { AppEnv } from "./types";
 
 /** A request that fails with a catalogue code. Thrown by route code only; `onError` writes it. */
@@ -34,10 +35,7 @@ export class ApiError extends Error {
 }
 
 /** One validation problem: a dotted path (`a.b.0`, "" for the root) and a plain message. */
-export interface Issue {
-  path: string;
-  message: string;
-}
+export type { Issue };
 
 /** `400 invalid_request` with `details.issues`. */
 export function invalidRequest(issues: Issue[], message?: string): ApiError {

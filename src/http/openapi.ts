@@ -6,7 +6,8 @@
 import { createRoute, type OpenAPIHono, type RouteConfig, type RouteHandler, z } from "@hono/zod-openapi";
 import { Scalar } from "@scalar/hono-api-reference";
 import type { MiddlewareHandler } from "hono";
-import { JSON_LIMIT_BYTES, readJson, toIssues } from "./body";
+import { toIssues } from "../services/request-schemas";
+import { JSON_LIMIT_BYTES, readJson } from "./body";
 import { invalidRequest } from "./errors";
 import { errorEnvelopeSchema } from "./schemas";
 import type { AppEnv } from "./types";

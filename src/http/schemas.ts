@@ -6,33 +6,8 @@ import { z } from "@hono/zod-openapi";
 import type { Decision, Outcome, Reason } from "../domain/types";
 import { policySchema } from "../policy/schema";
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting C0/C1 control characters is the point (SPEC §5.3).
-const NO_CONTROL_CHARACTERS = /^[^\u0000-\u001F\u007F-\u009F]*$/;
-
-/** Customer and alternate IDs, plan, entitlement and credit names, idempotency keys, hold IDs (SPEC §5.3). */
-export const identifierSchema = z
-  .string()
-  .min(1)
-  .max(256)
-  .regex(NO_CONTROL_CHARACTERS, "must not contain control characters")
-  // A lone surrogate is not text: it cannot round-trip through UTF-8 storage, logs or other systems.
-  .refine((value) => value.isWellFormed(), "must be well-formed Unicode (no lone surrogates)")
-  .openapi({ description: "1 to 256 characters, no control characters" });
-
-// zod 4's z.number() refuses Infinity, which is what an overflowing JSON literal (`1e400`) parses to; that is a
-// non-finite amount, `400 invalid_amount` by the amount rules (SPEC §5.3), not a malformed body.
-const anyJsonNumber = z.custom<number>((value) => typeof value === "number").openapi({ type: "number" });
-
-/** An amount as sent: a number in the credit's unit, or a string with a unit. Semantics: src/policy/units.ts. */
-export const amountSchema = z.union([anyJsonNumber, z.string().max(64)]).openapi({
-  description: 'A number in the credit\'s unit, or a string with a unit such as "20MB"',
-  example: 1,
-});
-
-/** A strict request object: unknown fields are `400 invalid_request` (SPEC §11 "HTTP"). */
-export function requestObject<Shape extends z.ZodRawShape>(shape: Shape) {
-  return z.strictObject(shape);
-}
+// Identifiers, amounts and strict request objects are shared with the RPC edge (src/services/).
+export { amountSchema, identifierSchema, requestObject } from "../services/request-schemas";
 
 /** The error envelope of every non-2xx answer. */
 export const errorEnvelopeSchema = z

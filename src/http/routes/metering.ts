@@ -1,41 +1,22 @@
 /** Metering routes (SPEC §5.3): check, consume, release, reserve and settle; every answer is a decision. */
-import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import type { MeterOp } from "../../objects/contract";
 import { getActivePolicy } from "../../policy/store";
-import { policyUnavailable } from "../errors";
-import { type MeterBody, meter } from "../metering-service";
+import { meter } from "../../services/metering";
+import { meterBodySchemas } from "../../services/request-schemas";
+import { ApiError, policyUnavailable } from "../errors";
 import { errorDoc, jsonBody, jsonDoc, serve } from "../openapi";
-import { amountSchema, decisionSchema, identifierSchema, requestObject } from "../schemas";
+import { decisionSchema } from "../schemas";
 import type { AppEnv } from "../types";
 
-const base = {
-  customer: identifierSchema.openapi({ description: "Customer id or any of its alternate IDs" }),
-  idempotencyKey: identifierSchema.optional(),
-};
-const entitlementFields = { ...base, entitlement: identifierSchema, amount: amountSchema.optional() };
-
-export const checkBodySchema = requestObject(entitlementFields).openapi("MeterRequest");
-const reserveBodySchema = requestObject({
-  ...entitlementFields,
-  ttl: z
-    .union([z.number(), z.string().max(64)])
-    .optional()
-    .openapi({ description: "Hold lifetime: a duration (`10m`) or seconds; default 10 min, at most 7 days" }),
-}).openapi("ReserveRequest");
-const settleBodySchema = requestObject({
-  ...base,
-  holdId: identifierSchema,
-  amount: amountSchema.optional(),
-}).openapi("SettleRequest");
-
-/** One metering operation's route: its body schema, the decision as the answer. */
-function meteringRoute<S extends z.ZodType<MeterBody>>(op: MeterOp, schema: S, summary: string) {
+/** One metering operation's route: its body schema (shared with the RPC edge), the decision as the answer. */
+function meteringRoute(op: MeterOp, summary: string) {
   const route = createRoute({
     method: "post",
     path: `/v1/${op}`,
     summary,
     tags: ["Metering"],
-    request: { body: jsonBody(schema) },
+    request: { body: jsonBody(meterBodySchemas[op]) },
     responses: {
       200: jsonDoc("The decision (denials included)", decisionSchema),
       400: errorDoc(
@@ -49,11 +30,11 @@ function meteringRoute<S extends z.ZodType<MeterBody>>(op: MeterOp, schema: S, s
 }
 
 const ROUTES = [
-  meteringRoute("check", checkBodySchema, "Decide without recording anything"),
-  meteringRoute("consume", checkBodySchema, "Check and record atomically"),
-  meteringRoute("release", checkBodySchema, "Give back usage (a seat freed, a refund); floors at minimum"),
-  meteringRoute("reserve", reserveBodySchema, "Book an amount against the limit and get a holdId"),
-  meteringRoute("settle", settleBodySchema, "Record the actual amount of a hold and free it"),
+  meteringRoute("check", "Decide without recording anything"),
+  meteringRoute("consume", "Check and record atomically"),
+  meteringRoute("release", "Give back usage (a seat freed, a refund); floors at minimum"),
+  meteringRoute("reserve", "Book an amount against the limit and get a holdId"),
+  meteringRoute("settle", "Record the actual amount of a hold and free it"),
 ];
 
 /** Register check, consume, release, reserve and settle on the app. */
@@ -62,7 +43,9 @@ export function registerMeteringRoutes(app: OpenAPIHono<AppEnv>): void {
     serve(app, route, async (c) => {
       const active = await getActivePolicy(c.env);
       if (active === null) throw policyUnavailable();
-      return c.json(await meter(c.env, op, c.req.valid("json"), active), 200);
+      const result = await meter(c.env, op, c.req.valid("json"), active);
+      if (!result.ok) throw ApiError.from(result);
+      return c.json(result.value, 200);
     });
   }
 }
