@@ -4,7 +4,7 @@
  * cost settled after, in that entitlement's credit. A model with no cost while spend is metered is refused
  * (`model_not_priced`) unless `gateway.unpriced: allow`.
  */
-import { callCost, estimateCost, runesToUnits } from "../../domain/money";
+import { callCost, estimateCost, fixedRunesPerUnit } from "../../domain/money";
 import type { ModelCost } from "../../domain/money/types";
 import type { TokenClasses } from "../../domain/token-usage";
 import type { CompiledModelRoute, CompiledPolicy } from "../../domain/types";
@@ -51,8 +51,7 @@ function spendRunesPerUnit(policy: CompiledPolicy, entitlement: string): number 
   for (const plan of policy.plans.values()) {
     const credit = plan.entitlements.get(entitlement)?.credit;
     if (credit == null) continue;
-    const units = runesToUnits(policy.money.routes.get(credit.name), 1);
-    return units === null || !(units > 0) ? null : 1 / units;
+    return fixedRunesPerUnit(policy.money.routes.get(credit.name));
   }
   return null;
 }
