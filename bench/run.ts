@@ -98,9 +98,14 @@ interface Seeded {
   version: string;
   customers: string[];
   members: string[];
+  /** Customers on `granted`, each holding a grant that covers the run past their hard limit. */
+  granted: string[];
 }
 
-/** The policy; 256 `pro` customers; the hot customer; one org on `bench` with 256 members of no plan. */
+/**
+ * The policy; 256 `pro` customers; the hot customer; one org on `bench` with 256 members of no plan; 256
+ * `granted` customers with a top-up each.
+ */
 async function seed(client: GateClient): Promise<Seeded> {
   const version = await client.putPolicy(benchPolicy());
   const customers = Array.from({ length: CUSTOMERS }, (_, i) => `bench_c${String(i).padStart(4, "0")}`);
@@ -109,7 +114,12 @@ async function seed(client: GateClient): Promise<Seeded> {
   await client.putCustomer(HOT_ORG, { type: "org", plan: "bench" });
   const members = Array.from({ length: MEMBERS }, (_, i) => `bench_m${String(i).padStart(4, "0")}`);
   await pool(members, 8, (id) => client.putCustomer(id, { org: HOT_ORG }));
-  return { version, customers, members };
+  const granted = Array.from({ length: CUSTOMERS }, (_, i) => `bench_g${String(i).padStart(4, "0")}`);
+  await pool(granted, 8, async (id) => {
+    await client.putCustomer(id, { plan: "granted" });
+    await client.expect("POST", `/v1/customers/${id}/topups`, { topup: "bench_grant" });
+  });
+  return { version, customers, members, granted };
 }
 
 /** Sum of `used` of `entitlement` over `customers`. */
@@ -269,17 +279,19 @@ async function main(): Promise<void> {
 
     const client = new GateClient(product.url, token);
     const floorClient = new GateClient(floor.url, token);
-    const { customers, members, version } = await seed(client);
+    const { customers, members, granted, version } = await seed(client);
     const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
     const bodies = (ids: string[], entitlement: string) =>
       ids.map((customer) => JSON.stringify({ customer, entitlement, amount: 1 }));
     const spread = bodies(customers, "gpt4o_tokens");
+    const grantSpread = bodies(granted, "gpt4o_tokens");
     const hot = bodies([HOT_CUSTOMER], "gpt4o_tokens");
     const org = bodies(members, "org_tokens");
     const rpcSpread = bodies(customers, "gpt4o_mini_tokens");
 
     const counted = new Map<string, Counted>([
       ["consume", { entitlement: "gpt4o_tokens", owners: customers, answered: 0, sent: 0 }],
+      ["consumeGrants", { entitlement: "gpt4o_tokens", owners: granted, answered: 0, sent: 0 }],
       ["consumeHot", { entitlement: "gpt4o_tokens", owners: [HOT_CUSTOMER], answered: 0, sent: 0 }],
       ["consumeOrg", { entitlement: "org_tokens", owners: [HOT_ORG], answered: 0, sent: 0 }],
       ["rpcConsume", { entitlement: "gpt4o_mini_tokens", owners: customers, answered: 0, sent: 0 }],
@@ -303,6 +315,13 @@ async function main(): Promise<void> {
       });
     };
     await touch("consume", "/v1/consume", spread, client);
+    // The grants row's customers fill their limit of 1 here; every later consume draws its grant.
+    await touch("consumeGrants", "/v1/consume", grantSpread, client);
+    count("consumeGrants", 1, 1);
+    const drawn = await client.expect("POST", "/v1/consume", grantSpread[0]);
+    if (drawn.reason !== "grant_applied") {
+      throw new Error(`a consume past the limit did not draw the grant: ${JSON.stringify(drawn)}`);
+    }
     await touch("consumeHot", "/v1/consume", hot, client);
     await touch("consumeOrg", "/v1/consume", org, client);
     await touch("floor", "/baseline", spread, floorClient);
@@ -323,6 +342,7 @@ async function main(): Promise<void> {
       { label: "healthz", url: product.url, method: "GET", path: "/healthz", pids: product.pids },
       post("floor", floor, floor.url, "/baseline", spread),
       post("consume", product, product.url, "/v1/consume", spread),
+      post("consumeGrants", product, product.url, "/v1/consume", grantSpread),
       post("floorHot", floor, floor.url, "/baseline", hot),
       post("consumeHot", product, product.url, "/v1/consume", hot),
       post("consumeOrg", product, product.url, "/v1/consume", org),
@@ -432,6 +452,15 @@ async function main(): Promise<void> {
         "ratio",
         ">=",
         0.9,
+      ),
+      goal(
+        "consumeGrants",
+        "`/v1/consume` req/s, 256 customers past a hard limit, each call drawing a grant",
+        "`/v1/consume` without grants, same run",
+        div(rps("consumeGrants"), rps("consume")),
+        "ratio",
+        ">=",
+        0.95,
       ),
       goal(
         "consumeHot",
@@ -627,6 +656,7 @@ const ROUTES: [string, string][] = [
   ["healthz", "`GET /healthz`"],
   ["floor", "floor: one RPC to a SQLite DO, read + upsert one row (256 customers)"],
   ["consume", "`POST /v1/consume` (256 customers)"],
+  ["consumeGrants", "`POST /v1/consume` past a hard limit, grants covering (256 customers)"],
   ["check", "`POST /v1/check` (256 customers)"],
   ["floorHot", "floor: the same, one hot object"],
   ["consumeHot", "`POST /v1/consume`, one hot customer"],

@@ -23,6 +23,7 @@ const BIG = 1_000_000_000;
  * enough for minutes of load and no rate (pro's `api_requests` allows 60 calls a minute, which the gateway
  * consumes on every call). The HTTP rows meter `pro` customers; the gateway and state rows use `bench`, and
  * the hot-org row an org on `bench` whose members have no plan of their own (its `org_tokens` is org-scoped).
+ * The `granted` plan is the grants row's: a hard limit of 1 and a top-up that covers the run.
  */
 export function benchPolicy(): Record<string, unknown> {
   const text = readFileSync(new URL("../../policies/default.yaml", import.meta.url), "utf8");
@@ -47,6 +48,13 @@ export function benchPolicy(): Record<string, unknown> {
       // The hot-org row: members with no plan of their own draw from their org's meter (user → org hop).
       org_tokens: { scope: "org", ...monthly("token") },
     },
+  };
+  // The grants row: a hard limit of 1 token, and a top-up that covers the whole run past it, so every consume
+  // after the first goes past the limit and draws the grant (SPEC §12.3).
+  policy.plans.granted = {
+    label: "Bench (grants)",
+    topups: { bench_grant: { credit: "token", value: BIG } },
+    entitlements: { gpt4o_tokens: { limit: { credit: "token", value: 1, reset_sch: "monthly:1" } } },
   };
   return policy;
 }

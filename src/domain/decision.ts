@@ -1,4 +1,5 @@
 /** Builders for the decision object of SPEC §3.3. */
+import { shown } from "./money/numbers";
 import type { CompiledEntitlement, Decision, MeterState, Outcome, Reason } from "./types";
 
 /** Who asked, where it is metered, under which plan and policy, and when. */
@@ -52,11 +53,13 @@ export function meterDecision(
     credit: ent.credit?.name ?? null,
     unit: ent.credit?.unit ?? null,
     amount,
-    used: meter.used,
-    held: meter.held,
+    // Storage never rounds; answers show fractions (money) to 1e-9 (SPEC §12), so a sum of holds settled
+    // back to zero shows 0, not a float residue.
+    used: shown(meter.used),
+    held: shown(meter.held),
     limit,
-    remaining: Math.max(0, limit - meter.used - meter.held),
-    overage: meter.overage,
+    remaining: shown(Math.max(0, limit - meter.used - meter.held)),
+    overage: shown(meter.overage),
     resetsAt: isoOrNull(resetsAtMs),
     retryAfterSeconds: extra.retryAfterSeconds ?? null,
     holdId: extra.holdId ?? null,

@@ -74,7 +74,17 @@ export function applyMeter(
     case "release":
       return release(meter, limit, ctx, amount, events, priced);
     case "settle":
-      return settle(meter, limit, ctx, req.hold, amount, events, req.usage ?? null, priced);
+      return settle(
+        meter,
+        limit,
+        ctx,
+        req.hold,
+        amount,
+        events,
+        req.usage ?? null,
+        priced,
+        money?.cost ?? null,
+      );
   }
 }
 
@@ -287,6 +297,7 @@ function settle(
   events: DomainEvent[],
   usage: SettleUsage | null,
   priced: Priced | null,
+  callerCost: number | null,
 ): MeterResult {
   const expired = hold.expired || hold.expiresAt <= ctx.nowMs;
   // An expired hold no longer counts in `held` (the alarm may not have run yet).
@@ -311,6 +322,8 @@ function settle(
   const changed = changedEvent(ctx, "settle", amount, next, limit, hold.id, priced);
   // A gateway settle says what the amount was made of (SPEC §6): the token classes, the model, the door.
   if (usage !== null) changed.data.usage = usageEventData(usage);
+  // ...and, when the model is priced, what the call cost in runes (SPEC §12.4).
+  if (usage !== null && callerCost !== null) changed.data.cost = round9(callerCost);
   events.push(changed);
   evaluateAlerts(next, limit, ctx, events);
   const message = expired

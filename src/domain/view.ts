@@ -1,5 +1,6 @@
 /** Read-only views of meters (the customer view of SPEC §5.2) and plan-change resets. */
 import { isoOrNull } from "./decision";
+import { shown } from "./money/numbers";
 import { advancePeriod, emptyMeter, resetsAtMs } from "./periods";
 import type { CompiledEntitlement, DomainEvent, MeterState } from "./types";
 
@@ -29,11 +30,11 @@ export function viewMeter(
     credit: ent.credit?.name ?? null,
     unit: ent.credit?.unit ?? null,
     mode: limit.mode,
-    used: meter.used,
-    held: meter.held,
+    used: shown(meter.used),
+    held: shown(meter.held),
     limit: limit.value,
-    remaining: Math.max(0, limit.value - meter.used - meter.held),
-    overage: meter.overage,
+    remaining: shown(Math.max(0, limit.value - meter.used - meter.held)),
+    overage: shown(meter.overage),
     periodStart: isoOrNull(meter.periodStart),
     resetsAt: isoOrNull(resetsAtMs(meter, limit, nowMs)),
   };

@@ -24,6 +24,10 @@ export const errors = {
   no_org: { status: 403, message: "the entitlement is org-scoped and the customer has no org" },
   plan_not_found: { status: 403, message: "the customer has no plan and the policy no default plan" },
   model_not_allowed: { status: 403, message: "the model is not mapped to an entitlement by the policy" },
+  model_not_priced: {
+    status: 403,
+    message: "the model has no cost in the policy, and the gateway's spend is metered (gateway.spend)",
+  },
   // 404, 405
   not_found: { status: 404, message: "no such route" },
   unknown_url: { status: 404, message: "the gateway does not serve this path" },

@@ -65,18 +65,25 @@ export interface GatewayReserveCall {
   amount: number;
   /** `gateway.requests`, or null when the policy counts no requests. */
   requests: string | null;
+  /**
+   * `gateway.spend` and the call's estimated cost in that entitlement's credit (SPEC §12.4), reserved with
+   * the tokens; absent or null when the policy meters no spend or the model is not priced.
+   */
+  spend?: { entitlement: string; amount: number } | null;
   ttlMs: number;
   policyVersion: string;
 }
 
 /**
- * The gateway's pre-forward step, flat. `reserved` is the reserve's decision; when the count was refused the
- * object has cancelled the hold already, and `reserved` is the cancel's decision (the reserve's, if the cancel
- * failed). `counted` is the `gateway.requests` consume; null when not counted (no such meter, or the reserve
- * was refused). The caller refuses on the first decision that is a refusal.
+ * The gateway's pre-forward step, flat. `reserved` is the tokens' reserve decision, `spent` the spend's
+ * reserve (null when none was asked or an earlier step was refused), `counted` the `gateway.requests` consume
+ * (null when not counted: no such meter, or an earlier step was refused). When a later step is refused the
+ * object has cancelled the holds already, and `reserved` / `spent` are the cancels' decisions (the
+ * reserve's, if a cancel failed). The caller refuses on the first decision that is a refusal, in that order.
  */
 export interface GatewayReserve {
   reserved: Decision;
+  spent?: Decision | null;
   counted: Decision | null;
 }
 

@@ -4,6 +4,7 @@
  * pass reports every issue, and names live in Maps, so `__proto__` or `toString` are ordinary names.
  */
 
+import { fixedRunesPerUnit } from "../domain/money/model-cost";
 import type { CompiledTopup, CreditMoney, RuneRoute } from "../domain/money/types";
 import type {
   CompiledCredit,
@@ -226,7 +227,7 @@ function checkSpend(
   }
   const route = context.routes.get(credit);
   if (route === undefined) return; // the credit's own problem is reported at exchange.<credit>
-  if (route.kind !== "linear" || !(route.runesPerUnit > 0)) {
+  if (fixedRunesPerUnit(route) === null) {
     issues.add(
       path,
       `entitlement "${spend}" counts in credit "${credit}", which has no fixed rune value: give it an exchange pair to rune or usd, or a flat price`,

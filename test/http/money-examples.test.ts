@@ -1,8 +1,22 @@
 /** The money examples of policies/examples/, driven over HTTP (SPEC §12.2, §12.3). */
-import { describe, expect, it } from "vitest";
+import { exports } from "cloudflare:workers";
+import { describe, expect, it, vi } from "vitest";
 import prepaidPolicy from "../../policies/examples/prepaid-credits.yaml?raw";
 import seatsPolicy from "../../policies/examples/seats-pack.yaml?raw";
-import { consume, getCustomer, type Json, ok, putCustomer, putPolicy, release, unique } from "../support/api";
+import softMoneyPolicy from "../../policies/examples/soft-money-budget.yaml?raw";
+import {
+  allEvents,
+  BASE,
+  consume,
+  getCustomer,
+  type Json,
+  ok,
+  putCustomer,
+  putPolicy,
+  release,
+  unique,
+} from "../support/api";
+import { MOCK_CHUNKS, MOCK_PROMPT_TOKENS } from "../support/mock-upstream";
 
 describe("prepaid credits burned down across token meters through the exchange", () => {
   it("draws credits at each model's rate past the included tokens, and denies what they cannot cover", async () => {
@@ -57,5 +71,42 @@ describe("a seats pack top-up", () => {
     // A release frees a seat on the meter; the pack is not given back (grants are never credited).
     const freed = await release({ customer: users[0], entitlement: "seats" });
     expect(freed).toMatchObject({ used: 9, grantRemaining: 0 });
+  });
+});
+
+describe('"$20 included, then billed": a soft money budget through the gateway', () => {
+  it("meters each gateway call's cost on ai_spend, and bills the dollars past $20 at the usd price ($1)", async () => {
+    await putPolicy(softMoneyPolicy);
+    const id = unique("budget");
+    const key = `sk-tg-${unique("key")}`;
+    await ok("PUT", `/v1/customers/${id}`, { alternateIds: [key] });
+    // One gateway call: its cost, from the mock's 11 prompt tokens (4 cached) and 6 output tokens.
+    const res = await exports.default.fetch(`${BASE}/gateway/openai/v1/chat/completions`, {
+      method: "POST",
+      headers: {
+        Authorization: `Bearer ${key}`,
+        "Content-Type": "application/json",
+        "x-mock-cached-tokens": "4",
+      },
+      body: JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: "Say hello" }] }),
+    });
+    expect(res.status).toBe(200);
+    await res.text();
+    const cost = ((MOCK_PROMPT_TOKENS - 4) * 2.5 + 4 * 1.25 + MOCK_CHUNKS.length * 10) / 1e6;
+    const spend = await vi.waitFor(async () => {
+      const meter = (await getCustomer(id)).meters.ai_spend;
+      expect(meter.held).toBe(0);
+      return meter;
+    });
+    expect(spend.used).toBeCloseTo(cost, 9);
+    // $20 included: the rest of the month's usage (here, consumed directly) goes past it, allowed and billed.
+    const past = await consume({ customer: id, entitlement: "ai_spend", amount: 25 });
+    expect(past).toMatchObject({ allowed: true, outcome: "overage", limit: 20 });
+    expect(past.overage).toBeCloseTo(5 + cost, 9);
+    const overage = (await allEvents(id)).find((e) => e.type === "meter.overage");
+    expect(overage.data.overagePrice).toBeCloseTo(5 + cost, 9);
+    const margin = await ok("GET", `/v1/customers/${id}/margin`);
+    expect(margin.entitlements.ai_spend.revenue).toBeCloseTo(5 + cost, 9);
+    expect(margin.entitlements.gpt4o_tokens.cost).toBeCloseTo(cost, 9);
   });
 });

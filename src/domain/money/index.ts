@@ -13,7 +13,7 @@ export {
   resetBalance,
 } from "./grants";
 export { type MarginInput, type MarginReport, marginOf } from "./margin";
-export { callCost, estimateCost, runesToUnits, type TokenCounts } from "./model-cost";
+export { callCost, estimateCost, fixedRunesPerUnit, runesToUnits, type TokenCounts } from "./model-cost";
 export { EPSILON, round9 } from "./numbers";
 export { curveTotal, priceAt, unitsFor } from "./pricing";
 export type * from "./types";

@@ -30,8 +30,23 @@ export function estimateCost(cost: ModelCost, promptTokens: number, maxOutputTok
   return callCost(cost, { input: promptTokens, output: maxOutputTokens });
 }
 
+/**
+ * Runes per unit of a credit with a fixed rune value: an exchange chain to rune or usd, or a flat price (its
+ * own, or the one its chain stops at); null for none, or a curve whose rate depends on the position.
+ */
+export function fixedRunesPerUnit(route: RuneRoute | undefined): number | null {
+  if (route === undefined || route.kind === "none") return null;
+  const rate =
+    route.kind === "linear"
+      ? route.runesPerUnit
+      : route.curve.model === "flat"
+        ? route.scale * route.curve.amount
+        : Number.NaN;
+  return rate > 0 ? rate : null;
+}
+
 /** Runes as units of a credit with a fixed rune value (`gateway.spend`); null when it has none. */
 export function runesToUnits(route: RuneRoute | undefined, runes: number): number | null {
-  if (route === undefined || route.kind !== "linear" || !(route.runesPerUnit > 0)) return null;
-  return runes / route.runesPerUnit;
+  const rate = fixedRunesPerUnit(route);
+  return rate === null ? null : runes / rate;
 }

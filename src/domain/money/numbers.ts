@@ -9,6 +9,11 @@ export function round9(x: number): number {
   return rounded === 0 ? 0 : rounded; // folds -0
 }
 
+/** A meter's number as answers show it: whole numbers as they are, fractions (money) rounded to 1e-9. */
+export function shown(x: number): number {
+  return Number.isInteger(x) ? x : round9(x);
+}
+
 /** a ≤ b at the comparison tolerance. */
 export function atMost(a: number, b: number): boolean {
   return a <= b + EPSILON;

@@ -6,7 +6,6 @@
  * so a client that goes away cannot stop a settle.
  */
 import { MAX_MODEL_LENGTH } from "../../domain/token-usage";
-import type { Decision } from "../../domain/types";
 import { fail } from "../../errors/catalogue";
 import { readUpstream } from "./body-reader";
 import { countChars } from "./chars";
@@ -14,10 +13,11 @@ import { type GatewayCall, logUpstreamFailure, upstreamAuthFailed, upstreamUnrea
 import { doorFailure, type MeteredRequest, unauthorized } from "./door";
 import { meterStream } from "./metered-stream";
 import { identifyKey, reserveByKey } from "./metering";
-import { routeModel } from "./model-routes";
+import { modelRoute } from "./model-routes";
 import { redactedUpstreamError } from "./redaction";
-import { Reservation } from "./reservation";
+import { type HoldDecisions, Reservation } from "./reservation";
 import { decisionHeaders, withHeaders } from "./response";
+import { callMoney, tokensForSpend } from "./spend";
 import { type Settlement, settlement } from "./usage";
 
 export interface MeteredCall<M extends string, E> extends GatewayCall<M, E> {
@@ -47,8 +47,8 @@ export async function forwardMetered<M extends string, E>(call: MeteredCall<M, E
   const shaped = door.shapeRequest(call.endpoint, text, active.policy.gateway.defaultMaxTokens);
   if (!shaped.ok) return refuseAfterAuth(call, door.error(shaped.error));
   const request = shaped.request;
-  const entitlement = routeModel(active.policy.gateway, request.model);
-  if (entitlement === null) {
+  const route = modelRoute(active.policy.gateway, request.model);
+  if (route === null) {
     return refuseAfterAuth(
       call,
       door.error({
@@ -57,30 +57,43 @@ export async function forwardMetered<M extends string, E>(call: MeteredCall<M, E
       }),
     );
   }
+  // Money (SPEC §12.4): the model's price, and the estimate to reserve on `gateway.spend`; an unpriced model
+  // under a spend meter is refused before anything is reserved or forwarded.
+  const outputBudget = Math.max(0, request.reserveAmount - request.promptTokens);
+  const priced = callMoney(active.policy, route, request.model, request.promptTokens, outputBudget);
+  if (!priced.ok) return refuseAfterAuth(call, door.error({ ...priced, param: "model" }));
+  const money = priced.money;
   const requests = active.policy.gateway.requests;
-  // One call reserves the model's tokens, counts the request and, if the count is refused, cancels the
-  // reserve (SPEC §11): the object decides all three.
+  const spend =
+    money.spend === null ? null : { entitlement: money.spend.entitlement, amount: money.spend.estimate };
+  // One call reserves the model's tokens and the estimated cost, counts the request and, if any step is
+  // refused, cancels what it reserved (SPEC §11): the object decides all of them.
   const reserved = await reserveByKey(
     ctx.env,
     key,
-    entitlement,
+    route.entitlement,
     request.reserveAmount,
     requests,
+    spend,
     active.version,
   );
   if (!reserved.ok) return door.respond(doorFailure(door, reserved));
-  const headersFor = (decisions: (Decision | null)[]) =>
-    decisionHeaders(active.policy, decisions, Date.now());
   const { counted } = reserved.reserve;
-  const modelRefusal = door.refusal(reserved.reserve.reserved);
-  if (modelRefusal !== null) return door.respond(modelRefusal, headersFor([reserved.reserve.reserved]));
-  // A refused count: the object cancelled the reserve already, and `reserved` is the cancel's decision.
-  const countRefusal = counted === null ? null : door.refusal(counted);
-  if (countRefusal !== null)
-    return door.respond(countRefusal, headersFor([reserved.reserve.reserved, counted]));
-  const hold = new Reservation(call, reserved.customer, reserved.reserve.reserved);
+  const spent = reserved.reserve.spent ?? null;
+  const headersFor = (holds: HoldDecisions) => {
+    const spendTokens = holds.spend?.remaining == null ? null : tokensForSpend(money, holds.spend.remaining);
+    return decisionHeaders(active.policy, [holds.model, counted], Date.now(), spendTokens);
+  };
+  const holds: HoldDecisions = { model: reserved.reserve.reserved, spend: spent };
+  // The first refusal answers, in the order the object decided: tokens, spend, the request count. A refused
+  // step means the object cancelled the holds before it already.
+  for (const decision of [holds.model, spent, counted]) {
+    const refusal = decision === null ? null : door.refusal(decision);
+    if (refusal !== null) return door.respond(refusal, headersFor(holds));
+  }
+  const hold = new Reservation(call, reserved.customer, holds, money);
 
-  const work = forward(call, request, hold, (decision) => headersFor([decision, counted]));
+  const work = forward(call, request, hold, headersFor);
   ctx.waitUntil(work);
   return work;
 }
@@ -90,7 +103,7 @@ async function forward<M extends string, E>(
   call: MeteredCall<M, E>,
   request: MeteredRequest<M>,
   hold: Reservation,
-  headersFor: (decision: Decision) => Record<string, string>,
+  headersFor: (holds: HoldDecisions) => Record<string, string>,
 ): Promise<Response> {
   const { door, ctx, key } = call;
   const { keyName } = call.upstream;

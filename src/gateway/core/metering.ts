@@ -64,7 +64,8 @@ export type KeyedReserve = { ok: true; customer: string; reserve: GatewayReserve
 
 /**
  * The pre-forward step in one call to the object of the customer whose alternate ID is `key`: reserve
- * `amount` of `entitlement`, then (when `requests` is set) consume 1 of it, cancelling the reserve if refused.
+ * `amount` of `entitlement`, then (when `spend` is set) the call's estimated cost on it, then (when `requests`
+ * is set) consume 1 of it; a refused step cancels what was reserved before it.
  */
 export async function reserveByKey(
   env: Env,
@@ -72,6 +73,7 @@ export async function reserveByKey(
   entitlement: string,
   amount: number,
   requests: string | null,
+  spend: { entitlement: string; amount: number } | null,
   policyVersion: string,
 ): Promise<KeyedReserve> {
   const result = await onKeyedCustomer<GatewayReserve>(env, key, (stub, presentedAlternateId) =>
@@ -80,6 +82,7 @@ export async function reserveByKey(
       entitlement,
       amount,
       requests,
+      spend,
       ttlMs: DEFAULT_HOLD_TTL_MS,
       policyVersion,
     }),
@@ -105,7 +108,8 @@ export async function identifyKey(env: Env, key: string): Promise<string | null>
 
 /**
  * Settle a hold with the actual amount (0 cancels it); `usage`, when known, is what the amount was made of,
- * carried by the settle's `meter.changed` event as `data.usage`.
+ * carried by the settle's `meter.changed` event as `data.usage`; `cost`, when the model is priced, what the
+ * call cost in runes (the meter's `overheadDiff` and the event's `data.cost`, SPEC §12.4).
  */
 export async function settleHold(
   env: Env,
@@ -114,12 +118,14 @@ export async function settleHold(
   amount: number,
   policyVersion: string,
   usage: SettleUsage | null = null,
+  cost: number | null = null,
 ): Promise<KeyedResult> {
   const result: Result<Decision> = await customerStub(env, customer).meter({
     ...call("settle", null, policyVersion),
     holdId,
     amount,
     usage,
+    cost,
   });
   return result.ok ? { ok: true, customer, decision: result.value } : result;
 }
