@@ -6,8 +6,9 @@
  * come from the catalogue. A limit is `429` with `x-should-retry: false`, a rate `429` with `Retry-After`.
  */
 import type { Decision } from "../../domain/types";
-import { type ErrorCode, fail, statusOf } from "../../errors/catalogue";
+import { type ErrorCode, statusOf } from "../../errors/catalogue";
 import type { ParamFailure } from "../core/door";
+import { refusalOf } from "../core/refusal";
 
 /** A failure as Anthropic writes it, with the headers its answer carries. */
 export interface AnthropicError {
@@ -51,32 +52,8 @@ export function errorResponse(error: AnthropicError, headers: Record<string, str
   });
 }
 
-// The official SDK obeys `x-should-retry` before its own rules (which retry every 429 and 5xx): a refusal
-// that waiting cannot fix says so.
-const NO_RETRY = { "x-should-retry": "false" };
-
-/** The refusal a denied decision becomes, or null when the decision allows the call. */
+/** The refusal a denied decision becomes (core/refusal.ts), in this door's shape; null when allowed. */
 export function refusalFor(decision: Decision): AnthropicError | null {
-  if (decision.allowed) return null;
-  const message = decision.message;
-  switch (decision.reason) {
-    case "rate_limited": {
-      const retry = decision.retryAfterSeconds;
-      // null: the amount exceeds the bucket's burst and will never fit.
-      const headers: Record<string, string> = retry === null ? NO_RETRY : { "Retry-After": String(retry) };
-      return anthropicError(fail("rate_limit_exceeded", message), headers);
-    }
-    case "limit_exceeded":
-      return anthropicError(fail("insufficient_quota", message), NO_RETRY);
-    case "too_many_holds":
-      return anthropicError(fail("rate_limit_exceeded", message), { "Retry-After": "1" });
-    case "unknown_customer":
-      return anthropicError(fail("invalid_api_key"));
-    case "not_entitled":
-    case "no_org":
-    case "plan_not_found":
-      return anthropicError(fail(decision.reason, message));
-    default:
-      return anthropicError(fail("internal", message));
-  }
+  const refusal = refusalOf(decision);
+  return refusal === null ? null : anthropicError(refusal.failure, refusal.headers);
 }

@@ -8,6 +8,7 @@
 import type { Decision } from "../../domain/types";
 import { type ErrorCode, fail, statusOf } from "../../errors/catalogue";
 import type { ParamFailure } from "../core/door";
+import { refusalOf } from "../core/refusal";
 
 /** A failure as OpenAI writes it, with the headers its answer carries. */
 export interface OpenAiError {
@@ -54,36 +55,10 @@ export function errorResponse(error: OpenAiError, headers: Record<string, string
   });
 }
 
-// The official SDKs obey `x-should-retry` before their own rules (which retry every 429 and 5xx): a
-// refusal that waiting cannot fix says so, which saves the client its backoff and the gate a reservation.
-const NO_RETRY = { "x-should-retry": "false" };
-
-/** The refusal a denied decision becomes, or null when the decision allows the call. */
+/** The refusal a denied decision becomes (core/refusal.ts), in this door's shape; null when allowed. */
 export function refusalFor(decision: Decision): OpenAiError | null {
-  if (decision.allowed) return null;
-  const message = decision.message;
-  switch (decision.reason) {
-    case "rate_limited": {
-      const retry = decision.retryAfterSeconds;
-      // null: the amount exceeds the bucket's burst and will never fit.
-      const headers: Record<string, string> = retry === null ? NO_RETRY : { "Retry-After": String(retry) };
-      return openAiError(fail("rate_limit_exceeded", message), headers);
-    }
-    case "limit_exceeded":
-      return openAiError(fail("insufficient_quota", message), NO_RETRY);
-    case "too_many_holds":
-      // The object's 1,000 live holds are taken by calls in flight: retryable once some settle.
-      return openAiError(fail("rate_limit_exceeded", message), { "Retry-After": "1" });
-    case "unknown_customer":
-      return unauthorized();
-    case "not_entitled":
-    case "no_org":
-    case "plan_not_found":
-      return openAiError(fail(decision.reason, message));
-    default:
-      // No other reason denies a reserve or a consume; should one, the call is refused all the same.
-      return openAiError(fail("internal", message));
-  }
+  const refusal = refusalOf(decision);
+  return refusal === null ? null : openAiError(refusal.failure, refusal.headers);
 }
 
 /** `401`: no bearer token, or one that is no customer's alternate ID. Never echoes the key. */
