@@ -7,6 +7,7 @@
 import { fail } from "../../errors/catalogue";
 import { type PromptCounter, tokensFromChars } from "../core/chars";
 import type { ParamFailure, Shaped } from "../core/door";
+import { parseJsonObject } from "../core/json-body";
 import type { MeteredEndpoint } from "./endpoints";
 import { promptChars } from "./prompt-chars";
 
@@ -21,22 +22,9 @@ export function shapeRequest(
   text: string,
   countPrompt: PromptCounter<MeteredEndpoint> = promptChars,
 ): Shaped<MeteredEndpoint> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    return {
-      ok: false,
-      error: {
-        ...fail("invalid_json", `the body is not valid JSON: ${(error as Error).message}`),
-        param: null,
-      },
-    };
-  }
-  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
-    return invalid("the body must be a JSON object");
-  }
-  const body = parsed as Record<string, unknown>;
+  const parsed = parseJsonObject(text);
+  if (!parsed.ok) return parsed;
+  const body = parsed.body;
   if (typeof body.model !== "string" || body.model === "") return invalid("model: Field required", "model");
   const maxTokens = body.max_tokens;
   if (typeof maxTokens !== "number" || !Number.isSafeInteger(maxTokens) || maxTokens < 1) {

@@ -10,6 +10,7 @@
 import { fail } from "../../errors/catalogue";
 import { type PromptCounter, tokensFromChars } from "../core/chars";
 import type { MeteredRequest, ParamFailure } from "../core/door";
+import { parseJsonObject } from "../core/json-body";
 import { canStream, type MeteredEndpoint } from "./endpoints";
 import { promptChars } from "./prompt-chars";
 
@@ -116,22 +117,9 @@ export function shapeRequest(
   defaultMaxTokens: number,
   countPrompt: PromptCounter<MeteredEndpoint> = promptChars,
 ): ShapeResult {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    return {
-      ok: false,
-      error: {
-        ...fail("invalid_json", `the body is not valid JSON: ${(error as Error).message}`),
-        param: null,
-      },
-    };
-  }
-  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
-    return invalid("the body must be a JSON object");
-  }
-  const body = parsed as Record<string, unknown>;
+  const parsed = parseJsonObject(text);
+  if (!parsed.ok) return parsed;
+  const body = parsed.body;
   if (typeof body.model !== "string" || body.model === "") {
     return invalid("you must provide a model parameter", "model");
   }
