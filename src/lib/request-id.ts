@@ -25,6 +25,8 @@ function chooseRequestId(incoming: string | undefined): string {
  * logs may show at most 6 characters of one.
  */
 function loggablePath(path: string): string {
+  // Most paths name no such segment: no split, no join.
+  if (!path.includes("/customers/") && !path.includes("/alternate-ids/")) return path;
   const segments = path.split("/");
   for (let i = 1; i < segments.length; i++) {
     const parent = segments[i - 1];
@@ -42,9 +44,12 @@ export function requestId(): MiddlewareHandler<RequestIdEnv> {
     const startedMs = Date.now();
     const id = chooseRequestId(c.req.header("x-request-id"));
     c.set("requestId", id);
+    // Set before the handler, so a response the context builds (`c.json`, `c.body`) carries it from the start.
+    c.header("X-Request-Id", id);
     // Hono's compose catches handler errors and runs onError, so c.res is final after next() resolves.
     await next();
-    c.header("X-Request-Id", id);
+    // A response built elsewhere (the gateway's, an upstream's) gets it now, at the cost of a copy.
+    if (c.res.headers.get("X-Request-Id") !== id) c.header("X-Request-Id", id);
     // Never the query string, headers or body: they may carry tokens or alternate IDs.
     console.log(
       JSON.stringify({

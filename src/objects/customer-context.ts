@@ -32,6 +32,11 @@ export interface CustomerContext {
   membershipLock: Promise<unknown>;
   /** Orgs this customer is joining right now, before its record names them. */
   readonly joining: Set<string>;
+  /**
+   * The org's own plan as last answered by the org (see `inheritedPlan`): only ever an assumption, which the
+   * org checks on every member call that relies on it (src/objects/metering/pipeline.ts), never a decision.
+   */
+  orgPlan: { org: string; plan: string | null } | null;
 }
 
 /** The context of a new object instance. */
@@ -50,6 +55,7 @@ export function createCustomerContext(
     claiming: new Set(),
     membershipLock: Promise.resolve(),
     joining: new Set(),
+    orgPlan: null,
   };
 }
 
@@ -80,6 +86,23 @@ export async function inheritedPlan(
   record: CustomerRecord | null,
 ): Promise<string | null> {
   if (record === null || record.org === null || record.plan !== null) return null;
-  const info = await context.ports.org.info(record.org);
+  const org = record.org;
+  const info = await context.ports.org.info(org);
+  context.orgPlan = info.exists ? { org, plan: info.plan } : null;
   return info.exists ? info.plan : null;
+}
+
+/**
+ * The org's plan this object last heard of, when `record` inherits it from that org: an assumption to be
+ * checked by the org (`assumedOrgPlan` of a member call), never a decision on its own. Undefined when none.
+ */
+export function assumedOrgPlan(
+  context: CustomerContext,
+  record: CustomerRecord,
+): { plan: string | null } | undefined {
+  const cached = context.orgPlan;
+  if (record.org === null || record.plan !== null || cached === null || cached.org !== record.org) {
+    return undefined;
+  }
+  return { plan: cached.plan };
 }

@@ -12,7 +12,6 @@ import type {
   GatewayReserve,
   GatewayReserveCall,
   GrantView,
-  MemberCall,
   MemberSettle,
   MemberSettleCall,
   MeterCall,
@@ -28,6 +27,7 @@ import { meterMember } from "./metering/member-calls";
 import { meterCustomer } from "./metering/pipeline";
 import { settleCustomer, settleMember } from "./metering/settle";
 import { addMember, isMemberOf, removeMember } from "./org-members";
+import type { AssumingMemberCall } from "./ports";
 import {
   changeCustomerPlan,
   deleteCustomer,
@@ -100,7 +100,7 @@ export class CustomerObject extends DurableObject<Env> {
   }
 
   /** An org-scoped call from a member: the limit, mode and plan are this org's. */
-  async meterForMember(call: MemberCall): Promise<Result<Decision>> {
+  async meterForMember(call: AssumingMemberCall): Promise<Result<Decision>> {
     return this.alarms.armForStoredKeys(meterMember(this.context, call));
   }
 

@@ -31,10 +31,17 @@ export interface PolicyPort {
  */
 export type OrgRef = { org: string } | { objectId: string };
 
+/**
+ * A member's org-scoped call with, when the member routed it on the org's plan as it last heard of it, that
+ * plan: the org answers `customer_not_found` when its own plan is another (or it is gone), and the member
+ * asks for the org's plan afresh and routes the call again. So the common call costs one hop, not two.
+ */
+export type AssumingMemberCall = MemberCall & { assumedOrgPlan?: string | null };
+
 /** A member's calls to its org's object (SPEC §3.3): the org is the serialisation point of its meters. */
 export interface OrgPort {
   info(org: string): Promise<OrgInfo>;
-  meterForMember(org: string, call: MemberCall): Promise<Result<Decision>>;
+  meterForMember(org: string, call: AssumingMemberCall): Promise<Result<Decision>>;
   /** `customer_not_found` when the org is gone or `ref` names no object of this namespace. */
   settleForMember(ref: OrgRef, call: MemberSettleCall): Promise<MemberSettle>;
   /** Register `member` with `org`; false when `org` is not (or no longer) an org. */

@@ -4,6 +4,8 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import {
+  call,
+  consume,
   expectError,
   getCustomer,
   putCustomer,
@@ -75,5 +77,30 @@ describe("a member's org-scoped hold after the member changes org", () => {
     const forged = `${holdId.slice(0, 30)}${"0".repeat(64)}`;
     await expectError(404, "hold_not_found", "POST", "/v1/settle", { customer: member, holdId: forged });
     expect((await getCustomer(first)).meters.seats).toMatchObject({ held: 2 });
+  });
+});
+
+describe("a member that inherits its org's plan, after the org changes plan", () => {
+  it("decides every call on the org's plan as it is now, however many calls it made before", async () => {
+    const org = unique("plan_org");
+    await putCustomer(org, { type: "org" });
+    const member = unique("plan_member");
+    await putCustomer(member, { org });
+    const seat = { customer: member, entitlement: "seats", amount: 1 };
+    // `free` (the default) through the org: 3 seats.
+    expect(await consume(seat)).toMatchObject({ allowed: true, meteredOn: org, plan: "free", used: 1 });
+    // `solo` has no seats: refused on the member, as the org's plan says now.
+    await putCustomer(org, { plan: "solo" });
+    expect(await consume(seat)).toMatchObject({ allowed: false, reason: "not_entitled", plan: "solo" });
+    // `pro`: 10 seats; two more calls on the same plan.
+    await putCustomer(org, { plan: "pro" });
+    expect(await consume(seat)).toMatchObject({ allowed: true, meteredOn: org, plan: "pro", used: 2 });
+    expect(await consume(seat)).toMatchObject({ allowed: true, meteredOn: org, plan: "pro", used: 3 });
+    // Back to `free`, named: the 4th seat is over its 3, whatever plan the member saw last.
+    await putCustomer(org, { plan: "free" });
+    expect(await consume(seat)).toMatchObject({ allowed: false, meteredOn: org, plan: "free", used: 3 });
+    // The org is gone: the member decides under its own default plan, which has no org to meter seats on.
+    await call("DELETE", `/v1/customers/${org}`);
+    expect(await consume(seat)).toMatchObject({ allowed: false });
   });
 });

@@ -5,18 +5,24 @@
 import { routeOrgEntitlement } from "../../domain/plans";
 import type { Decision } from "../../domain/types";
 import { fail } from "../../errors/catalogue";
-import { type MemberCall, type Result, unknownCustomer } from "../contract";
+import { type Result, unknownCustomer } from "../contract";
 import type { CustomerContext } from "../customer-context";
+import type { AssumingMemberCall } from "../ports";
 import { memberHoldId } from "./hold-ids";
 import { replay } from "./idempotency";
 import { decideLocally, refuse } from "./pipeline";
 
 /** An org-scoped call from a member, on the org's object: the limit, mode and plan are this org's. */
-export async function meterMember(context: CustomerContext, call: MemberCall): Promise<Result<Decision>> {
+export async function meterMember(
+  context: CustomerContext,
+  call: AssumingMemberCall,
+): Promise<Result<Decision>> {
   const active = await context.ports.policies.load(call.policyVersion);
   if (active === null) return fail("policy_unavailable");
   const record = context.store.record;
   if (record === null) return unknownCustomer();
+  // The member routed this call on a plan of ours that is no longer ours: it asks afresh (src/objects/ports.ts).
+  if (call.assumedOrgPlan !== undefined && call.assumedOrgPlan !== record.plan) return unknownCustomer();
   const nowMs = context.ports.clock.nowMs();
   const keyed = {
     customer: call.member,

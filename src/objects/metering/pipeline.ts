@@ -14,9 +14,10 @@ import type { SettleUsage } from "../../domain/token-usage";
 import type { CompiledEntitlement, CompiledPolicy, CustomerRecord, Decision, Hold } from "../../domain/types";
 import { fail } from "../../errors/catalogue";
 import type { ActivePolicy } from "../../policy/store";
-import { isUnknown, type MemberCall, type MeterCall, ok, type Result, unknownCustomer } from "../contract";
-import { type CustomerContext, confirmRecord, inheritedPlan } from "../customer-context";
+import { isUnknown, type MeterCall, ok, type Result, unknownCustomer } from "../contract";
+import { assumedOrgPlan, type CustomerContext, confirmRecord, inheritedPlan } from "../customer-context";
 import { MAX_LIVE_HOLDS } from "../customer-store";
+import type { AssumingMemberCall } from "../ports";
 import { commit } from "./commit";
 import { newHoldId } from "./hold-ids";
 import { type KeyedCall, replay } from "./idempotency";
@@ -28,16 +29,19 @@ export interface Admitted {
   record: CustomerRecord;
   /** The org's own plan when the customer inherits it (see `inheritedPlan`). */
   orgPlan: string | null;
+  /** `orgPlan` is the one this object last heard of, not asked now: the org must confirm it (`assumedOrgPlan`). */
+  assumed: boolean;
 }
 
 /**
  * Load the policy the Worker named, check the call against it (`check`: calls from the admin API), and
- * confirm the record once, after the last await: from there to the commit nothing is awaited.
+ * confirm the record once, after the last await: from there to the commit nothing is awaited. `orgPlan`:
+ * false, none; "fresh", asked of the org now; "assumed", the plan last heard of when there is one (else asked).
  */
 export async function admit(
   context: CustomerContext,
   call: MeterCall,
-  options: { check: boolean; orgPlan: boolean },
+  options: { check: boolean; orgPlan: false | "fresh" | "assumed" },
 ): Promise<Result<Admitted>> {
   const active = await context.ports.policies.load(call.policyVersion);
   if (active === null) return fail("policy_unavailable");
@@ -45,27 +49,41 @@ export async function admit(
     const checked = checkCall(active.policy, call);
     if (!checked.ok) return checked;
   }
-  const orgPlan = options.orgPlan ? await inheritedPlan(context, context.store.record) : null;
+  const current = context.store.record;
+  const assumed =
+    options.orgPlan === "assumed" && current !== null ? assumedOrgPlan(context, current) : undefined;
+  const orgPlan =
+    assumed !== undefined ? assumed.plan : options.orgPlan ? await inheritedPlan(context, current) : null;
   const record = confirmRecord(context, call.presentedAlternateId);
-  return record === null ? unknownCustomer() : ok({ active, record, orgPlan });
+  // With an assumed plan nothing is awaited after `current` was read: `record` is `current`.
+  if (record === null) return unknownCustomer();
+  return ok({ active, record, orgPlan, assumed: assumed !== undefined });
 }
 
-/** A check, consume, release or reserve on this customer, from the Worker (`check`: from the admin API). */
+/**
+ * A check, consume, release or reserve on this customer, from the Worker (`check`: from the admin API).
+ * A member that inherits its org's plan routes on the plan it last heard of only when that sends the call to
+ * the org, which confirms the plan (else answers as gone, and the call is routed again on a plan asked now):
+ * every decision stays the one a fresh answer gives, and the common member call costs one hop.
+ */
 export async function meterCustomer(
   context: CustomerContext,
   call: MeterCall,
   check = true,
+  orgPlan: "fresh" | "assumed" = "assumed",
 ): Promise<Result<Decision>> {
-  const admitted = await admit(context, call, { check, orgPlan: true });
+  const admitted = await admit(context, call, { check, orgPlan });
   if (!admitted.ok) return admitted;
-  const { active, record, orgPlan } = admitted.value;
-  const normalised = normaliseCall(active.policy, record, orgPlan, call);
-  if (!normalised.ok) return normalised;
+  const { active, record, assumed } = admitted.value;
+  const again = () => meterCustomer(context, call, check, "fresh");
+  const normalised = normaliseCall(active.policy, record, admitted.value.orgPlan, call);
+  if (!normalised.ok) return assumed ? again() : normalised;
   const { route, entitlement, amount, effectiveAmount, fingerprint } = normalised.value;
+  if (assumed && route.kind !== "org") return again();
   const keyed = { customer: record.id, op: call.op, key: call.idempotencyKey, fingerprint };
   const nowMs = context.ports.clock.nowMs();
   const replayed = replay(context.store, keyed, nowMs);
-  if (replayed !== null) return replayed;
+  if (replayed !== null) return assumed ? again() : replayed;
   switch (route.kind) {
     case "refused":
       return refuse(
@@ -93,8 +111,8 @@ export async function meterCustomer(
       if (call.op === "reserve") await context.ports.alarm.schedule();
       return result;
     }
-    case "org":
-      return forwardToOrg(context, route, keyed, {
+    case "org": {
+      const memberCall: AssumingMemberCall = {
         op: call.op,
         member: record.id,
         entitlement,
@@ -105,7 +123,17 @@ export async function meterCustomer(
         fingerprint,
         requestedAmount: effectiveAmount,
         policyVersion: active.version,
-      });
+      };
+      if (!assumed) return forwardToOrg(context, route, keyed, memberCall);
+      memberCall.assumedOrgPlan = admitted.value.orgPlan;
+      const result = await context.ports.org.meterForMember(route.org, memberCall);
+      if (isUnknown(result)) {
+        // Gone, or its plan is another now: forget what we heard and route the call on the org's answer now.
+        context.orgPlan = null;
+        return again();
+      }
+      return remembered(context, keyed, result);
+    }
   }
 }
 
@@ -114,7 +142,7 @@ async function forwardToOrg(
   context: CustomerContext,
   route: Extract<EntitlementRoute, { kind: "org" }>,
   keyed: KeyedCall,
-  call: MemberCall,
+  call: AssumingMemberCall,
 ): Promise<Result<Decision>> {
   const result = await context.ports.org.meterForMember(route.org, call);
   const nowMs = context.ports.clock.nowMs();
@@ -135,6 +163,16 @@ async function forwardToOrg(
       nowMs,
     );
   }
+  return remembered(context, keyed, result, nowMs);
+}
+
+/** The org's answer to a member's call, remembered under the member's key. */
+function remembered(
+  context: CustomerContext,
+  keyed: KeyedCall,
+  result: Result<Decision>,
+  nowMs = context.ports.clock.nowMs(),
+): Result<Decision> {
   if (result.ok && !result.value.replayed) commit(context.store, null, keyed, result.value, nowMs);
   return result;
 }
