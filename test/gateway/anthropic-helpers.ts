@@ -7,7 +7,8 @@
 import { env } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import Anthropic from "@anthropic-ai/sdk";
-import { type Json, ok, putPolicy, unique } from "../support/api";
+import { putPolicy } from "../support/api";
+import { newCustomer as newGatewayCustomer, releaseUpstream, upstreamSaw } from "./helpers";
 
 export const ANTHROPIC_GATE = "http://gate.test/gateway/anthropic";
 
@@ -59,12 +60,7 @@ export const MODEL = "claude-sonnet-4-5";
 export const storeAnthropicPolicy = () => putPolicy(ANTHROPIC_POLICY);
 
 /** A customer on `plan` with one gateway key (an alternate ID). */
-export async function newCustomer(plan: string): Promise<{ id: string; key: string }> {
-  const id = unique(`gwa_${plan}`);
-  const key = `sk-tg-${unique("key")}`;
-  await ok("PUT", `/v1/customers/${id}`, { plan, alternateIds: [key] });
-  return { id, key };
-}
+export const newCustomer = (plan: string) => newGatewayCustomer(plan, "gwa");
 
 /** The official client, talking to the Worker in-process. `tag` marks its upstream requests at the mock. */
 export function anthropicClient(
@@ -89,12 +85,7 @@ export function anthropicMockOrigin(): string {
 }
 
 /** What the mock Anthropic upstream saw under `tag`: how many requests, and the last one. */
-export async function anthropicSaw(tag: string): Promise<{ count: number; last: Json }> {
-  const res = await fetch(`${anthropicMockOrigin()}/__mock/requests?tag=${encodeURIComponent(tag)}`);
-  return (await res.json()) as { count: number; last: Json };
-}
+export const anthropicSaw = (tag: string) => upstreamSaw(tag, anthropicMockOrigin());
 
-/** Let the mock's `hold` streams under `tag` go on. */
-export async function releaseAnthropic(tag: string): Promise<void> {
-  await fetch(`${anthropicMockOrigin()}/__mock/release?tag=${encodeURIComponent(tag)}`, { method: "POST" });
-}
+/** Let the mock Anthropic upstream's `hold` streams under `tag` go on. */
+export const releaseAnthropic = (tag: string) => releaseUpstream(tag, anthropicMockOrigin());

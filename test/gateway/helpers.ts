@@ -82,9 +82,9 @@ export const HELLO_RESERVATION = HELLO_PROMPT_TOKENS + 100;
 
 export const storeGatewayPolicy = () => putPolicy(GATEWAY_POLICY);
 
-/** A customer on `plan` with one gateway key (an alternate ID). */
-export async function newCustomer(plan: string): Promise<{ id: string; key: string }> {
-  const id = unique(`gw_${plan}`);
+/** A customer on `plan` with one gateway key (an alternate ID); `prefix` starts its id. */
+export async function newCustomer(plan: string, prefix = "gw"): Promise<{ id: string; key: string }> {
+  const id = unique(`${prefix}_${plan}`);
   const key = `sk-tg-${unique("key")}`;
   await ok("PUT", `/v1/customers/${id}`, { plan, alternateIds: [key] });
   return { id, key };
@@ -122,15 +122,18 @@ export async function settledMeter(id: string, entitlement: string): Promise<Jso
   );
 }
 
-/** What the mock upstream saw under `tag`: how many requests, and the last one. */
-export async function upstreamSaw(tag: string): Promise<{ count: number; last: Json }> {
-  const res = await fetch(`${mockOrigin()}/__mock/requests?tag=${encodeURIComponent(tag)}`);
+/** What the mock upstream at `origin` saw under `tag`: how many requests, and the last one. */
+export async function upstreamSaw(
+  tag: string,
+  origin = mockOrigin(),
+): Promise<{ count: number; last: Json }> {
+  const res = await fetch(`${origin}/__mock/requests?tag=${encodeURIComponent(tag)}`);
   return (await res.json()) as { count: number; last: Json };
 }
 
-/** Let the mock's `hold` streams under `tag` go on. */
-export async function releaseUpstream(tag: string): Promise<void> {
-  await fetch(`${mockOrigin()}/__mock/release?tag=${encodeURIComponent(tag)}`, { method: "POST" });
+/** Let the `hold` streams under `tag` of the mock at `origin` go on. */
+export async function releaseUpstream(tag: string, origin = mockOrigin()): Promise<void> {
+  await fetch(`${origin}/__mock/release?tag=${encodeURIComponent(tag)}`, { method: "POST" });
 }
 
 function mockOrigin(): string {

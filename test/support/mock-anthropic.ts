@@ -23,16 +23,16 @@
  * Standalone: `tsx test/support/mock-anthropic.ts --port P` prints `mock anthropic listening on
  * http://127.0.0.1:P/v1`.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
-import { pathToFileURL } from "node:url";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import {
   CUTOFF_CHUNKS,
   control,
   header,
+  listenMock,
   MOCK_CHUNKS,
   MOCK_TEXT,
-  releaseAllHeld,
+  serveIfMain,
+  stopMockUpstream,
   tagState,
 } from "./mock-upstream";
 
@@ -274,33 +274,11 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
 }
 
 /** Start the mock on 127.0.0.1 (port 0: any free port). Answers the server and its base URL (`…/v1`). */
-export async function startMockAnthropic(port = 0): Promise<{ server: Server; url: string }> {
-  const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      if (!res.headersSent) sendJson(res, 500, apiError("api_error", String(error)));
-      else res.destroy();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
-  const address = server.address() as AddressInfo;
-  return { server, url: `http://127.0.0.1:${address.port}/v1` };
+export function startMockAnthropic(port = 0): Promise<{ server: Server; url: string }> {
+  return listenMock(handle, (message) => apiError("api_error", message), port);
 }
 
 /** Stop the server, ending held streams and open connections. */
-export async function stopMockAnthropic(server: Server): Promise<void> {
-  releaseAllHeld();
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-}
+export const stopMockAnthropic = stopMockUpstream;
 
-const invokedDirectly =
-  process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
-if (invokedDirectly) {
-  const index = process.argv.indexOf("--port");
-  const port = index === -1 ? 0 : Number(process.argv[index + 1]);
-  const { server, url } = await startMockAnthropic(port);
-  console.log(`mock anthropic listening on ${url}`);
-  const stop = () => void stopMockAnthropic(server).then(() => process.exit(0));
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
-}
+void serveIfMain(import.meta.url, "mock anthropic", startMockAnthropic);

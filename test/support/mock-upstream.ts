@@ -506,17 +506,29 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   });
 }
 
-/** Start the mock on 127.0.0.1 (port 0: any free port). Answers the server and its base URL (`…/v1`). */
-export async function startMockUpstream(port = 0): Promise<{ server: Server; url: string }> {
+/**
+ * Serve `handle` on 127.0.0.1 (port 0: any free port); a handler that throws answers 500 with
+ * `internalError(message)` as its body. Answers the server and its base URL (`…/v1`). Both mocks start here.
+ */
+export async function listenMock(
+  handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
+  internalError: (message: string) => unknown,
+  port = 0,
+): Promise<{ server: Server; url: string }> {
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
-      if (!res.headersSent) sendJson(res, 500, { error: { message: String(error), type: "server_error" } });
+      if (!res.headersSent) sendJson(res, 500, internalError(String(error)));
       else res.destroy();
     });
   });
   await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
   const address = server.address() as AddressInfo;
   return { server, url: `http://127.0.0.1:${address.port}/v1` };
+}
+
+/** Start the mock on 127.0.0.1 (port 0: any free port). Answers the server and its base URL (`…/v1`). */
+export function startMockUpstream(port = 0): Promise<{ server: Server; url: string }> {
+  return listenMock(handle, (message) => ({ error: { message, type: "server_error" } }), port);
 }
 
 /** Let every held stream go on (both mocks' streams wait on the same tags). */
@@ -531,14 +543,20 @@ export async function stopMockUpstream(server: Server): Promise<void> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
 }
 
-const invokedDirectly =
-  process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
-if (invokedDirectly) {
+/** When the module at `moduleUrl` is the program (`tsx <file> --port N`), serve until SIGINT or SIGTERM. */
+export async function serveIfMain(
+  moduleUrl: string,
+  label: string,
+  start: (port: number) => Promise<{ server: Server; url: string }>,
+): Promise<void> {
+  if (process.argv[1] === undefined || moduleUrl !== pathToFileURL(process.argv[1]).href) return;
   const index = process.argv.indexOf("--port");
   const port = index === -1 ? 0 : Number(process.argv[index + 1]);
-  const { server, url } = await startMockUpstream(port);
-  console.log(`mock upstream listening on ${url}`);
+  const { server, url } = await start(port);
+  console.log(`${label} listening on ${url}`);
   const stop = () => void stopMockUpstream(server).then(() => process.exit(0));
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
 }
+
+void serveIfMain(import.meta.url, "mock upstream", startMockUpstream);
