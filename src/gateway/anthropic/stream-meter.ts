@@ -22,14 +22,7 @@ export class StreamMeter extends SseStreamMeter {
   /** The upstream said the message is over (`message_stop`) or failed (`error`): its usage is final. */
   private final = false;
 
-  protected readEvent(data: string, event: string | null): void {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(data);
-    } catch {
-      return;
-    }
-    if (!isRecord(parsed)) return;
+  protected readObject(parsed: Record<string, unknown>, event: string | null): void {
     const type = typeof parsed.type === "string" ? parsed.type : event;
     switch (type) {
       case "message_start":

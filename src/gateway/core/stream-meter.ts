@@ -1,11 +1,11 @@
 /**
  * Reads a metered SSE stream as it passes through: bytes decoded, events parsed (sse.ts), each event's data
- * handed to the door's reader, which keeps the reported usage and the generated characters seen.
+ * read as JSON objects and handed to the door's reader, which keeps the reported usage and the generated characters seen.
  */
 import { SseParser } from "./sse";
 import type { StreamUsage, TokenClasses } from "./usage";
 
-/** A StreamUsage over SSE: a door supplies `readEvent` for its own event shapes. */
+/** A StreamUsage over SSE: a door supplies `readObject` for its own event shapes. */
 export abstract class SseStreamMeter implements StreamUsage {
   private readonly parser = new SseParser();
   private readonly decoder = new TextDecoder();
@@ -32,6 +32,19 @@ export abstract class SseStreamMeter implements StreamUsage {
     this.parser.end();
   }
 
-  /** One complete event: its `data` and its `event:` name (null for the default). */
-  protected abstract readEvent(data: string, event: string | null): void;
+  /** One complete event: its `data` read as a JSON object (anything else carries no usage and is skipped). */
+  private readEvent(data: string, event: string | null): void {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(data);
+    } catch {
+      return; // e.g. OpenAI's closing `[DONE]`
+    }
+    if (parsed !== null && typeof parsed === "object" && !Array.isArray(parsed)) {
+      this.readObject(parsed as Record<string, unknown>, event);
+    }
+  }
+
+  /** One event whose data is a JSON object, and its `event:` name (null for the default). */
+  protected abstract readObject(data: Record<string, unknown>, event: string | null): void;
 }

@@ -6,7 +6,7 @@
  * `Retry-After`, a plan that lacks the entitlement `403` with code = the reason.
  */
 import type { Decision } from "../../domain/types";
-import { type ErrorCode, fail, statusOf } from "../../errors/catalogue";
+import { type ErrorCode, statusOf } from "../../errors/catalogue";
 import type { ParamFailure } from "../core/door";
 import { refusalOf } from "../core/refusal";
 
@@ -59,9 +59,4 @@ export function errorResponse(error: OpenAiError, headers: Record<string, string
 export function refusalFor(decision: Decision): OpenAiError | null {
   const refusal = refusalOf(decision);
   return refusal === null ? null : openAiError(refusal.failure, refusal.headers);
-}
-
-/** `401`: no bearer token, or one that is no customer's alternate ID. Never echoes the key. */
-export function unauthorized(): OpenAiError {
-  return openAiError(fail("invalid_api_key"));
 }

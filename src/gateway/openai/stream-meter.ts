@@ -18,17 +18,9 @@ export class StreamMeter extends SseStreamMeter {
     super();
   }
 
-  protected readEvent(data: string): void {
-    if (data === "[DONE]") return;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(data);
-    } catch {
-      return;
-    }
-    if (!isRecord(parsed)) return;
-    if (this.endpoint === "responses") this.readResponsesEvent(parsed);
-    else this.readChunk(parsed);
+  protected readObject(data: Json): void {
+    if (this.endpoint === "responses") this.readResponsesEvent(data);
+    else this.readChunk(data);
   }
 
   /** Keep the usage an event reported (chunks before the last carry `usage: null`). */
