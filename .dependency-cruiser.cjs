@@ -43,8 +43,9 @@ module.exports = {
     {
       name: "only-the-entry-imports-http",
       severity: "error",
-      comment: "src/http is the admin edge: only src/index.ts mounts it.",
-      from: { path: "^src/", pathNot: "^src/(http/|index\\.ts$)" },
+      comment:
+        "src/http is the admin edge: only src/index.ts mounts it (src/client names its schemas' types, see below).",
+      from: { path: "^src/", pathNot: "^src/(http/|client/|index\\.ts$)" },
       to: { path: "^src/http/" },
     },
     {
@@ -104,6 +105,32 @@ module.exports = {
       comment: "Durable Objects never reach up into an edge or the services the edges share.",
       from: { path: "^src/objects/" },
       to: { path: "^src/(http|gateway|rpc|services)/" },
+    },
+    {
+      name: "client-imports-types-only",
+      severity: "error",
+      comment:
+        "src/client (`tollgate/client`) runs in a browser, Node or a Worker: at runtime it imports nothing outside itself (no zod, Hono, cloudflare:* or other layer); `import type` only.",
+      from: { path: "^src/client/" },
+      to: { pathNot: "^src/client/", dependencyTypesNot: ["type-only"] },
+    },
+    {
+      name: "client-types-from-the-schemas",
+      severity: "error",
+      comment:
+        "The client's types derive from the zod schemas the routes validate with (and the catalogue's codes), never from other modules.",
+      from: { path: "^src/client/" },
+      to: {
+        pathNot:
+          "^(src/(client/|errors/catalogue\\.ts$|services/request-schemas\\.ts$|http/(schemas|customer-schemas|analytics-schemas)\\.ts$|http/routes/[^/]+\\.ts$)|node_modules/zod/)",
+      },
+    },
+    {
+      name: "nothing-imports-the-client",
+      severity: "error",
+      comment: "src/client is the API's outside: the Worker never calls itself through it.",
+      from: { path: "^src/", pathNot: "^src/client/" },
+      to: { path: "^src/client/" },
     },
     {
       name: "not-to-unresolvable",

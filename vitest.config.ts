@@ -64,6 +64,7 @@ export default defineConfig({
             "test/http/**/*.test.ts",
             "test/gateway/**/*.test.ts",
             "test/rpc/**/*.test.ts",
+            "test/client/**/*.test.ts",
           ],
         },
       },

@@ -33,11 +33,14 @@ import { errorDoc, jsonBody, jsonDoc, serve } from "../openapi";
 import { identifierSchema, requestObject } from "../schemas";
 import type { AppEnv } from "../types";
 
-const planBodySchema = requestObject({
+// Exported for the typed client (src/client), which names their types only.
+export const planBodySchema = requestObject({
   plan: identifierSchema.nullable(),
   keepUsage: z.boolean().optional(),
 }).openapi("PlanChange");
-const alternateIdBodySchema = requestObject({ alternateId: identifierSchema }).openapi("AlternateIdRequest");
+export const alternateIdBodySchema = requestObject({ alternateId: identifierSchema }).openapi(
+  "AlternateIdRequest",
+);
 /**
  * A query parameter that is an ASCII decimal integer in `[min, max]` (SPEC §11 "Bounds"): no sign, space,
  * hex, exponent or fraction, and never empty (`z.coerce` would take `0x10`, ` 1`, `1e2` and "" as numbers).
@@ -57,7 +60,7 @@ function queryInteger(min: number, max: number) {
     .openapi({ type: "integer", minimum: min, maximum: max });
 }
 
-const eventsQuerySchema = z.strictObject({
+export const eventsQuerySchema = z.strictObject({
   after: queryInteger(0, Number.MAX_SAFE_INTEGER).optional(),
   limit: queryInteger(1, 1000).optional(),
 });
