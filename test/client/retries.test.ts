@@ -8,7 +8,7 @@
 import type { FetchLike } from "tollgate/client";
 import { describe, expect, it } from "vitest";
 import { unique } from "../support/api";
-import { errorOf, gateClient, valueOf, workerFetch } from "../support/client";
+import { errorIn, gateClient, valueIn, workerFetch } from "../support/client";
 
 interface Sent {
   method: string;
@@ -68,19 +68,19 @@ const admin = gateClient();
 
 /** The test file's policy (storage is per file); putting it again keeps its version. */
 async function ready(): Promise<void> {
-  valueOf(await admin.putPolicy(POLICY));
+  valueIn(await admin.putPolicy(POLICY));
 }
 
 async function newCustomer(prefix: string): Promise<string> {
   const id = unique(prefix);
-  valueOf(await admin.upsertCustomer(id, {}));
+  valueIn(await admin.upsertCustomer(id, {}));
   return id;
 }
 
 describe("a 503 from the Worker itself", () => {
   it("policy_unavailable is retried, and succeeds once a policy is pushed while the client waits", async () => {
     // Nothing is stored yet in this file: the gate answers 503 policy_unavailable.
-    expect(errorOf(await admin.getPolicy({ maxAttempts: 1 }))).toMatchObject({
+    expect(errorIn(await admin.getPolicy({ maxAttempts: 1 }))).toMatchObject({
       status: 503,
       code: "policy_unavailable",
     });
@@ -94,7 +94,7 @@ describe("a 503 from the Worker itself", () => {
       },
     });
     const result = await client.getPolicy();
-    expect(valueOf(result).policy).toHaveProperty("plans");
+    expect(valueIn(result).policy).toHaveProperty("plans");
     expect(result.attempts).toBe(3);
     // Exponential backoff with equal jitter: cap 100, then 200; half fixed, half random (0.5).
     expect(waits).toEqual([75, 150]);
@@ -110,7 +110,7 @@ describe("a lost answer", () => {
     const client = gateClient({ fetch: net.fetch, sleep });
 
     const result = await client.consume({ customer: id, entitlement: "tokens", amount: 7 });
-    const decision = valueOf(result);
+    const decision = valueIn(result);
     expect(decision).toMatchObject({ allowed: true, used: 7, replayed: true });
     expect(result.attempts).toBe(2);
     expect(waits).toHaveLength(1);
@@ -118,7 +118,7 @@ describe("a lost answer", () => {
     const bodies = net.sent.map((s) => JSON.parse(s.body ?? "{}"));
     expect(bodies[0].idempotencyKey).toBe(result.idempotencyKey);
     expect(bodies[1]).toEqual(bodies[0]);
-    expect(valueOf(await admin.getCustomer(id)).meters.tokens?.used).toBe(7);
+    expect(valueIn(await admin.getCustomer(id)).meters.tokens?.used).toBe(7);
   });
 
   it("a top-up whose answer is lost grants once", async () => {
@@ -127,9 +127,9 @@ describe("a lost answer", () => {
     const net = network(["lose"]);
     const client = gateClient({ fetch: net.fetch, sleep: recordingSleep().sleep });
     const result = await client.topup(id, { topup: "pack" });
-    expect(valueOf(result).grant.balance).toBe(50);
+    expect(valueIn(result).grant.balance).toBe(50);
     expect(net.sent).toHaveLength(2);
-    expect(valueOf(await admin.listGrants(id)).grants).toHaveLength(1);
+    expect(valueIn(await admin.listGrants(id)).grants).toHaveLength(1);
   });
 
   it("when every attempt is lost, the result gives the key to learn the outcome later", async () => {
@@ -139,12 +139,12 @@ describe("a lost answer", () => {
     const client = gateClient({ fetch: net.fetch, sleep: recordingSleep().sleep, maxAttempts: 3 });
     const body = { customer: id, entitlement: "tokens", amount: 2 };
     const result = await client.consume(body);
-    expect(errorOf(result)).toMatchObject({ status: 0, code: "network_error", earlierAttemptLost: true });
+    expect(errorIn(result)).toMatchObject({ status: 0, code: "network_error", earlierAttemptLost: true });
     expect(result.attempts).toBe(3);
     expect(result.idempotencyKey).toEqual(expect.any(String));
 
     // Later, the same call with that key: the first attempt had been applied; it is replayed, not repeated.
-    const later = valueOf(await admin.consume({ ...body, idempotencyKey: result.idempotencyKey }));
+    const later = valueIn(await admin.consume({ ...body, idempotencyKey: result.idempotencyKey }));
     expect(later).toMatchObject({ used: 2, replayed: true });
   });
 
@@ -153,12 +153,12 @@ describe("a lost answer", () => {
     const id = await newCustomer("lost_delete");
     const client = gateClient({ fetch: network(["lose"]).fetch, sleep: recordingSleep().sleep });
     const result = await client.deleteCustomer(id);
-    expect(valueOf(result)).toEqual({
+    expect(valueIn(result)).toEqual({
       removed: "unconfirmed",
       message: expect.stringContaining("customer_not_found"),
     });
     expect(result.attempts).toBe(2);
-    expect(errorOf(await admin.getCustomer(id)).code).toBe("customer_not_found");
+    expect(errorIn(await admin.getCustomer(id)).code).toBe("customer_not_found");
   });
 
   it("a 404 after a retried 5xx carries earlierAttemptLost", async () => {
@@ -168,7 +168,7 @@ describe("a lost answer", () => {
       sleep: recordingSleep().sleep,
     });
     const result = await client.getCustomer(unique("nobody"));
-    expect(errorOf(result)).toMatchObject({
+    expect(errorIn(result)).toMatchObject({
       status: 404,
       code: "customer_not_found",
       earlierAttemptLost: true,
@@ -192,7 +192,7 @@ describe("waits", () => {
       entitlement: "tokens",
       amount: 1,
     });
-    expect(valueOf(result)).toMatchObject({ used: 1, replayed: false });
+    expect(valueIn(result)).toMatchObject({ used: 1, replayed: false });
     expect(result.attempts).toBe(3);
     expect(waits[0]).toBe(2000);
     // An HTTP date: the time left until it (whole seconds, so within the second it was written in).
@@ -206,7 +206,7 @@ describe("waits", () => {
     const net = network([envelope(429, "rate_limit_exceeded", { "retry-after": "3600" })]);
     const { sleep, waits } = recordingSleep();
     const result = await gateClient({ fetch: net.fetch, sleep, maxRetryAfterMs: 60_000 }).getPolicy();
-    expect(errorOf(result)).toMatchObject({
+    expect(errorIn(result)).toMatchObject({
       status: 429,
       code: "rate_limit_exceeded",
       earlierAttemptLost: false,
@@ -226,7 +226,7 @@ describe("waits", () => {
       maxDelayMs: 500,
     });
     const result = await client.getPolicy({ maxAttempts: 6 });
-    expect(errorOf(result)).toMatchObject({ status: 500, code: "internal", earlierAttemptLost: true });
+    expect(errorIn(result)).toMatchObject({ status: 500, code: "internal", earlierAttemptLost: true });
     expect(result.attempts).toBe(6);
     expect(waits).toEqual([100, 200, 400, 500, 500]);
   });
@@ -240,21 +240,21 @@ describe("never retried", () => {
     const { sleep, waits } = recordingSleep();
     const client = gateClient({ fetch: net.fetch, sleep });
 
-    expect(errorOf(await client.consume({ customer: id, entitlement: "nope" })).code).toBe(
+    expect(errorIn(await client.consume({ customer: id, entitlement: "nope" })).code).toBe(
       "unknown_entitlement",
     );
     const body = { customer: id, entitlement: "tokens", idempotencyKey: `k-${id}` };
-    valueOf(await client.consume(body));
-    expect(errorOf(await client.consume({ ...body, amount: 2 })).code).toBe("idempotency_key_reused");
+    valueIn(await client.consume(body));
+    expect(errorIn(await client.consume({ ...body, amount: 2 })).code).toBe("idempotency_key_reused");
     expect(net.sent).toHaveLength(3);
 
     const unconfigured = network([envelope(503, "not_configured")]);
     const refused = await gateClient({ fetch: unconfigured.fetch, sleep }).getPolicy();
-    expect(errorOf(refused)).toMatchObject({ status: 503, code: "not_configured" });
+    expect(errorIn(refused)).toMatchObject({ status: 503, code: "not_configured" });
     expect(refused.attempts).toBe(1);
 
     const html = network([() => new Response("<h1>Forbidden</h1>", { status: 403 })]);
-    const proxy = errorOf(await gateClient({ fetch: html.fetch, sleep }).getPolicy());
+    const proxy = errorIn(await gateClient({ fetch: html.fetch, sleep }).getPolicy());
     expect(proxy).toMatchObject({ status: 403, code: "unexpected_response", earlierAttemptLost: false });
     expect(waits).toEqual([]);
   });
@@ -264,7 +264,7 @@ describe("AbortSignal", () => {
   it("an aborted signal sends nothing", async () => {
     const net = network([]);
     const result = await gateClient({ fetch: net.fetch }).getPolicy({ signal: AbortSignal.abort() });
-    expect(errorOf(result)).toMatchObject({ status: 0, code: "aborted", earlierAttemptLost: false });
+    expect(errorIn(result)).toMatchObject({ status: 0, code: "aborted", earlierAttemptLost: false });
     expect(result.attempts).toBe(0);
     expect(net.sent).toHaveLength(0);
   });
@@ -285,7 +285,7 @@ describe("AbortSignal", () => {
       { customer: id, entitlement: "tokens", amount: 1 },
       { signal: controller.signal },
     );
-    expect(errorOf(result)).toMatchObject({ status: 0, code: "aborted", earlierAttemptLost: true });
+    expect(errorIn(result)).toMatchObject({ status: 0, code: "aborted", earlierAttemptLost: true });
     expect(result.attempts).toBe(1);
     expect(net.sent).toHaveLength(1);
   });
@@ -298,7 +298,7 @@ describe("AbortSignal", () => {
         controller.abort();
       });
     const result = await gateClient({ fetch: hanging }).getPolicy({ signal: controller.signal });
-    expect(errorOf(result)).toMatchObject({ code: "aborted", earlierAttemptLost: true });
+    expect(errorIn(result)).toMatchObject({ code: "aborted", earlierAttemptLost: true });
     expect(result.attempts).toBe(1);
   });
 });

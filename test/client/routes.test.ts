@@ -5,7 +5,7 @@
 import { TollgateClient } from "tollgate/client";
 import { beforeAll, describe, expect, it } from "vitest";
 import { unique } from "../support/api";
-import { errorOf, GATE_URL, gateClient, valueOf, workerFetch } from "../support/client";
+import { errorIn, GATE_URL, gateClient, valueIn, workerFetch } from "../support/client";
 
 const POLICY = `
 credits:
@@ -26,24 +26,24 @@ const client = gateClient();
 let version: string;
 
 beforeAll(async () => {
-  version = valueOf(await client.putPolicy(POLICY)).version;
+  version = valueIn(await client.putPolicy(POLICY)).version;
 });
 
 describe("policy", () => {
   it("validates, reads, and writes a policy as YAML or JSON; errors carry their details", async () => {
-    expect(valueOf(await client.validatePolicy(POLICY))).toEqual({ valid: true, version });
+    expect(valueIn(await client.validatePolicy(POLICY))).toEqual({ valid: true, version });
 
-    const active = valueOf(await client.getPolicy());
+    const active = valueIn(await client.getPolicy());
     expect(active.version).toBe(version);
     expect(Object.keys(active.policy.plans as object)).toEqual(["free", "pro"]);
     // The same policy as a JSON document keeps its version (SPEC §11).
-    expect(valueOf(await client.putPolicy(active.policy, { ifMatch: version }))).toEqual({ version });
+    expect(valueIn(await client.putPolicy(active.policy, { ifMatch: version }))).toEqual({ version });
 
-    const stale = errorOf(await client.putPolicy(active.policy, { ifNoneMatch: "*" }));
+    const stale = errorIn(await client.putPolicy(active.policy, { ifNoneMatch: "*" }));
     expect(stale).toMatchObject({ status: 412, code: "precondition_failed", earlierAttemptLost: false });
     expect(stale.details).toEqual({ currentVersion: version });
 
-    const invalid = errorOf(
+    const invalid = errorIn(
       await client.validatePolicy({ plans: { free: { entitlements: { x: { limit: {} } } } } }),
     );
     expect(invalid.status).toBe(400);
@@ -58,26 +58,26 @@ describe("customers", () => {
   it("upserts, reads by an alternate ID, changes plan, adds and removes alternate IDs", async () => {
     const id = unique("client");
     const email = `${id}@example.com`;
-    const created = valueOf(await client.upsertCustomer(id, { label: "Ada", alternateIds: [email] }));
+    const created = valueIn(await client.upsertCustomer(id, { label: "Ada", alternateIds: [email] }));
     expect(created).toMatchObject({ id, type: "user", label: "Ada", plan: null, effectivePlan: "free" });
     expect(created.alternateIds).toEqual([email]);
 
     const byEmail = await client.getCustomer(email);
-    expect(valueOf(byEmail).id).toBe(id);
+    expect(valueIn(byEmail).id).toBe(id);
     expect(byEmail.attempts).toBe(1);
     expect(byEmail.requestId).toMatch(/.+/);
 
-    const pro = valueOf(await client.changePlan(id, { plan: "pro" }));
+    const pro = valueIn(await client.changePlan(id, { plan: "pro" }));
     expect(pro.effectivePlan).toBe("pro");
 
     const key = `sk-${id}`;
-    expect(valueOf(await client.addAlternateId(id, key)).alternateIds).toEqual([email, key]);
+    expect(valueIn(await client.addAlternateId(id, key)).alternateIds).toEqual([email, key]);
     // Adding an ID the customer already holds changes nothing (why the route needs no idempotency key).
-    expect(valueOf(await client.addAlternateId(id, key)).alternateIds).toEqual([email, key]);
-    expect(valueOf(await client.getCustomer(key)).id).toBe(id);
+    expect(valueIn(await client.addAlternateId(id, key)).alternateIds).toEqual([email, key]);
+    expect(valueIn(await client.getCustomer(key)).id).toBe(id);
 
-    expect(valueOf(await client.removeAlternateId(id, key)).alternateIds).toEqual([email]);
-    const gone = errorOf(await client.getCustomer(key));
+    expect(valueIn(await client.removeAlternateId(id, key)).alternateIds).toEqual([email]);
+    const gone = errorIn(await client.getCustomer(key));
     expect(gone).toEqual({
       status: 404,
       code: "customer_not_found",
@@ -89,30 +89,30 @@ describe("customers", () => {
   it("an alternate ID held by another customer is a typed 409", async () => {
     const owner = unique("owner");
     await client.upsertCustomer(owner, { alternateIds: [`${owner}_alt`] });
-    const taken = errorOf(await client.upsertCustomer(unique("other"), { alternateIds: [`${owner}_alt`] }));
+    const taken = errorIn(await client.upsertCustomer(unique("other"), { alternateIds: [`${owner}_alt`] }));
     expect(taken).toMatchObject({ status: 409, code: "alternate_id_taken" });
   });
 
   it("exports, deletes and restores a customer to the same view", async () => {
     const id = unique("state");
     await client.upsertCustomer(id, { plan: "pro", metadata: { tier: 2 } });
-    valueOf(await client.consume({ customer: id, entitlement: "tokens", amount: 7 }));
-    const before = valueOf(await client.getCustomer(id));
-    const state = valueOf(await client.exportState(id));
+    valueIn(await client.consume({ customer: id, entitlement: "tokens", amount: 7 }));
+    const before = valueIn(await client.getCustomer(id));
+    const state = valueIn(await client.exportState(id));
     expect(state.format).toBe(1);
     expect(state.meters.tokens?.used).toBe(7);
 
-    expect(valueOf(await client.deleteCustomer(id))).toEqual({ removed: "confirmed" });
-    expect(errorOf(await client.getCustomer(id)).code).toBe("customer_not_found");
+    expect(valueIn(await client.deleteCustomer(id))).toEqual({ removed: "confirmed" });
+    expect(errorIn(await client.getCustomer(id)).code).toBe("customer_not_found");
     // Deleting what is not there, with no lost attempt before: a plain 404.
-    expect(errorOf(await client.deleteCustomer(id))).toMatchObject({
+    expect(errorIn(await client.deleteCustomer(id))).toMatchObject({
       status: 404,
       code: "customer_not_found",
       earlierAttemptLost: false,
     });
 
-    expect(valueOf(await client.restoreState(id, state))).toEqual(before);
-    const mismatch = errorOf(await client.restoreState(unique("elsewhere"), state));
+    expect(valueIn(await client.restoreState(id, state))).toEqual(before);
+    const mismatch = errorIn(await client.restoreState(unique("elsewhere"), state));
     expect(mismatch).toMatchObject({ status: 400, code: "invalid_request" });
   });
 
@@ -121,22 +121,22 @@ describe("customers", () => {
     await client.upsertCustomer(id, {});
     for (let i = 0; i < 3; i++) await client.consume({ customer: id, entitlement: "tokens", amount: 1 });
 
-    const first = valueOf(await client.listEvents(id, { limit: 2 }));
+    const first = valueIn(await client.listEvents(id, { limit: 2 }));
     expect(first.events.map((e) => [e.seq, e.type])).toEqual([
       [1, "customer.created"],
       [2, "meter.changed"],
     ]);
     expect(first.next).toBe(2);
-    const rest = valueOf(await client.listEvents(id, { after: first.next ?? 0 }));
+    const rest = valueIn(await client.listEvents(id, { after: first.next ?? 0 }));
     expect(rest.events.map((e) => e.seq)).toEqual([3, 4]);
     expect(rest.next).toBeNull();
-    expect(valueOf(await client.listEvents(id)).events).toHaveLength(4);
+    expect(valueIn(await client.listEvents(id)).events).toHaveLength(4);
 
     // No WEBHOOK_URL in this project: every event is skipped, never delivered (SPEC §7).
     expect(rest.events[0]?.delivery.status).toBe("skipped");
-    const refused = errorOf(await client.redeliverEvent(id, 3));
+    const refused = errorIn(await client.redeliverEvent(id, 3));
     expect(refused).toMatchObject({ status: 409, code: "event_not_redeliverable" });
-    expect(errorOf(await client.redeliverEvent(id, 99))).toMatchObject({
+    expect(errorIn(await client.redeliverEvent(id, 99))).toMatchObject({
       status: 404,
       code: "event_not_found",
     });
@@ -148,37 +148,37 @@ describe("money", () => {
     const id = unique("money");
     await client.upsertCustomer(id, {});
     const bought = await client.topup(id, { topup: "tokens100" });
-    const { grant, customer } = valueOf(bought);
+    const { grant, customer } = valueIn(bought);
     expect(grant).toMatchObject({ topup: "tokens100", credit: "token", balance: 100, startingValue: 100 });
     expect(customer.balances).toEqual({ token: 100 });
     // The client made the purchase's key; the same key applies it once.
     expect(bought.idempotencyKey).toMatch(/^[0-9a-f-]{36}$/);
-    const again = valueOf(
+    const again = valueIn(
       await client.topup(id, { topup: "tokens100", idempotencyKey: bought.idempotencyKey }),
     );
     expect(again.grant.id).toBe(grant.id);
-    expect(valueOf(await client.listGrants(id)).grants.map((g) => g.id)).toEqual([grant.id]);
+    expect(valueIn(await client.listGrants(id)).grants.map((g) => g.id)).toEqual([grant.id]);
 
     // Past the limit of 100 the grant covers the rest; margin prices the 20 units past the limit.
-    const decision = valueOf(await client.consume({ customer: id, entitlement: "tokens", amount: 120 }));
+    const decision = valueIn(await client.consume({ customer: id, entitlement: "tokens", amount: 120 }));
     expect(decision).toMatchObject({
       allowed: true,
       reason: "grant_applied",
       grantApplied: 20,
       grantRemaining: 80,
     });
-    const margin = valueOf(await client.margin(id));
+    const margin = valueIn(await client.margin(id));
     expect(margin.revenue).toBeCloseTo(0.2, 9);
     expect(margin.cost).toBeCloseTo(0.24, 9);
     expect(margin.entitlements.tokens).toMatchObject({ revenue: margin.revenue, cost: margin.cost });
 
-    expect(valueOf(await client.revokeGrant(id, grant.id))).toEqual({ removed: "confirmed" });
-    expect(valueOf(await client.listGrants(id)).grants).toEqual([]);
-    expect(errorOf(await client.revokeGrant(id, grant.id))).toMatchObject({
+    expect(valueIn(await client.revokeGrant(id, grant.id))).toEqual({ removed: "confirmed" });
+    expect(valueIn(await client.listGrants(id)).grants).toEqual([]);
+    expect(errorIn(await client.revokeGrant(id, grant.id))).toMatchObject({
       status: 404,
       code: "grant_not_found",
     });
-    expect(errorOf(await client.topup(id, { topup: "nope" }))).toMatchObject({
+    expect(errorIn(await client.topup(id, { topup: "nope" }))).toMatchObject({
       status: 400,
       code: "unknown_topup",
     });
@@ -190,7 +190,7 @@ describe("metering", () => {
     const id = unique("meter");
     await client.upsertCustomer(id, {});
 
-    const checked = valueOf(await client.check({ customer: id, entitlement: "tokens", amount: 10 }));
+    const checked = valueIn(await client.check({ customer: id, entitlement: "tokens", amount: 10 }));
     expect(checked).toMatchObject({
       allowed: true,
       outcome: "allowed",
@@ -200,7 +200,7 @@ describe("metering", () => {
     });
 
     const consumed = await client.consume({ customer: id, entitlement: "tokens", amount: 60 });
-    expect(valueOf(consumed)).toMatchObject({
+    expect(valueIn(consumed)).toMatchObject({
       allowed: true,
       reason: "within_limit",
       used: 60,
@@ -208,7 +208,7 @@ describe("metering", () => {
     });
     expect(consumed.idempotencyKey).toMatch(/^[0-9a-f-]{36}$/);
 
-    const held = valueOf(
+    const held = valueIn(
       await client.reserve({ customer: id, entitlement: "tokens", amount: 30, ttl: "5m" }),
     );
     expect(held).toMatchObject({ allowed: true, held: 30, remaining: 10 });
@@ -217,19 +217,19 @@ describe("metering", () => {
     // A denial is a decision (the API answers 200), not an error.
     const denied = await client.consume({ customer: id, entitlement: "tokens", amount: 11 });
     expect(denied.ok).toBe(true);
-    expect(valueOf(denied)).toMatchObject({
+    expect(valueIn(denied)).toMatchObject({
       allowed: false,
       outcome: "denied",
       reason: "limit_exceeded",
       used: 60,
     });
 
-    const settled = valueOf(await client.settle({ customer: id, holdId: held.holdId ?? "", amount: 25 }));
+    const settled = valueIn(await client.settle({ customer: id, holdId: held.holdId ?? "", amount: 25 }));
     expect(settled).toMatchObject({ allowed: true, used: 85, held: 0 });
-    const released = valueOf(await client.release({ customer: id, entitlement: "tokens", amount: 5 }));
+    const released = valueIn(await client.release({ customer: id, entitlement: "tokens", amount: 5 }));
     expect(released).toMatchObject({ reason: "released", used: 80 });
 
-    const unknown = valueOf(await client.check({ customer: unique("nobody"), entitlement: "tokens" }));
+    const unknown = valueIn(await client.check({ customer: unique("nobody"), entitlement: "tokens" }));
     expect(unknown).toMatchObject({ allowed: false, reason: "unknown_customer" });
   });
 
@@ -239,28 +239,28 @@ describe("metering", () => {
     const body = { customer: id, entitlement: "tokens", amount: 3, idempotencyKey: `order-${id}` };
     const first = await client.consume(body);
     expect(first.idempotencyKey).toBe(`order-${id}`);
-    expect(valueOf(first)).toMatchObject({ used: 3, replayed: false });
-    expect(valueOf(await client.consume(body))).toMatchObject({ used: 3, replayed: true });
+    expect(valueIn(first)).toMatchObject({ used: 3, replayed: false });
+    expect(valueIn(await client.consume(body))).toMatchObject({ used: 3, replayed: true });
 
-    const reused = errorOf(await client.consume({ ...body, amount: 4 }));
+    const reused = errorIn(await client.consume({ ...body, amount: 4 }));
     expect(reused).toMatchObject({ status: 409, code: "idempotency_key_reused" });
     // check changes nothing and takes no key.
     expect((await client.check({ customer: id, entitlement: "tokens" })).idempotencyKey).toBeUndefined();
   });
 
   it("bad input is a typed 400; a wrong token a typed 401", async () => {
-    const unknown = errorOf(await client.consume({ customer: "x", entitlement: "nope" }));
+    const unknown = errorIn(await client.consume({ customer: "x", entitlement: "nope" }));
     expect(unknown).toMatchObject({ status: 400, code: "unknown_entitlement" });
-    const amount = errorOf(await client.consume({ customer: "x", entitlement: "tokens", amount: -1 }));
+    const amount = errorIn(await client.consume({ customer: "x", entitlement: "tokens", amount: -1 }));
     expect(amount).toMatchObject({ status: 400, code: "invalid_amount" });
     const id = unique("bad");
     await client.upsertCustomer(id, {});
-    const settle = errorOf(await client.settle({ customer: id, holdId: "no-such-hold" }));
+    const settle = errorIn(await client.settle({ customer: id, holdId: "no-such-hold" }));
     expect(settle).toMatchObject({ status: 404, code: "hold_not_found" });
 
     const stranger = new TollgateClient({ baseUrl: `${GATE_URL}/`, token: "wrong", fetch: workerFetch });
     const refused = await stranger.getPolicy();
-    expect(errorOf(refused)).toMatchObject({ status: 401, code: "unauthorized" });
+    expect(errorIn(refused)).toMatchObject({ status: 401, code: "unauthorized" });
     expect(refused.attempts).toBe(1);
   });
 });

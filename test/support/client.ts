@@ -20,13 +20,13 @@ export function gateClient(options: Partial<ClientOptions> = {}): TollgateClient
 }
 
 /** The value of a successful result; fails the test with the error otherwise. */
-export function valueOf<T>(result: TollgateResult<T>): T {
+export function valueIn<T>(result: TollgateResult<T>): T {
   if (!result.ok) expect.fail(`expected a value, got ${JSON.stringify(result.error)}`);
   return result.value;
 }
 
 /** The error of a failed result; fails the test with the value otherwise. */
-export function errorOf<T>(result: TollgateResult<T>) {
+export function errorIn<T>(result: TollgateResult<T>) {
   if (result.ok) expect.fail(`expected an error, got ${JSON.stringify(result.value)}`);
   return result.error;
 }
