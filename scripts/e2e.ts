@@ -59,8 +59,12 @@ const SETTLE_TIMEOUT_MS = 15_000;
 /** Delivery is driven by the customer object's alarm, which wrangler dev fires on its own within ~1 s. */
 const DELIVERY_TIMEOUT_MS = 20_000;
 const README = join(ROOT, "README.md");
-/** Where the README's TypeScript examples are written: inside the checkout, so `import "openai"` resolves. */
-const EXAMPLES_DIR = join(ROOT, "node_modules", ".cache", "readme-examples");
+/**
+ * Where the README's TypeScript examples are written: inside the checkout, so `import "openai"` resolves, and
+ * outside node_modules, so `import "tollgate/client"` resolves too (Node resolves a package's own name only
+ * from files in its scope, and node_modules ends a scope). Git- and Biome-ignored.
+ */
+const EXAMPLES_DIR = join(ROOT, ".cache", "readme-examples");
 
 /** What the steps share. */
 interface Context {

@@ -7,8 +7,8 @@
  *   convention). `curl` is a shell function there that adds `--fail-with-body --show-error` unless the command
  *   already asks for `-f`/`--fail`, so a 4xx or 5xx answer fails the block; a block flagged `expect-error`
  *   shows an error on purpose and keeps plain curl.
- * - ```ts / ```js: written to a file under node_modules/.cache (so `import "openai"` resolves to this
- *   checkout's packages) and run with tsx; a throw or a non-zero exit fails it.
+ * - ```ts / ```js: written to a file in the scratch directory (inside the checkout, so `import "openai"`
+ *   resolves to this checkout's packages) and run with tsx; a throw or a non-zero exit fails it.
  * - ```yaml: must be a valid policy, checked with `POST /v1/policy/validate`; flag a part of one `fragment`.
  * - Anything else (```json answers) is output and not run.
  *
