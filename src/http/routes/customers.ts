@@ -33,14 +33,11 @@ import { errorDoc, jsonBody, jsonDoc, serve } from "../openapi";
 import { identifierSchema, requestObject } from "../schemas";
 import type { AppEnv } from "../types";
 
-// Exported for the typed client (src/client), which names their types only.
-export const planBodySchema = requestObject({
+const planBodySchema = requestObject({
   plan: identifierSchema.nullable(),
   keepUsage: z.boolean().optional(),
 }).openapi("PlanChange");
-export const alternateIdBodySchema = requestObject({ alternateId: identifierSchema }).openapi(
-  "AlternateIdRequest",
-);
+const alternateIdBodySchema = requestObject({ alternateId: identifierSchema }).openapi("AlternateIdRequest");
 /**
  * A query parameter that is an ASCII decimal integer in `[min, max]` (SPEC §11 "Bounds"): no sign, space,
  * hex, exponent or fraction, and never empty (`z.coerce` would take `0x10`, ` 1`, `1e2` and "" as numbers).
@@ -60,7 +57,7 @@ function queryInteger(min: number, max: number) {
     .openapi({ type: "integer", minimum: min, maximum: max });
 }
 
-export const eventsQuerySchema = z.strictObject({
+const eventsQuerySchema = z.strictObject({
   after: queryInteger(0, Number.MAX_SAFE_INTEGER).optional(),
   limit: queryInteger(1, 1000).optional(),
 });
@@ -316,3 +313,6 @@ export function registerCustomerRoutes(app: OpenAPIHono<AppEnv>): void {
     return c.json(await redeliverCustomerEvent(c.env, id, Number(seq)), 200);
   });
 }
+
+// The typed client (src/client) derives its request types from these; it names their types only.
+export { alternateIdBodySchema, eventsQuerySchema, planBodySchema };
