@@ -2,9 +2,9 @@
  * The typed client (`tollgate/client`, SPEC §13.3) against the real Worker: every `/v1` route once at least,
  * with real answers asserted; decisions (denials included) as values, errors as typed values.
  */
-import { TollgateClient } from "tollgate/client";
+import { type FetchLike, TollgateClient } from "tollgate/client";
 import { beforeAll, describe, expect, it } from "vitest";
-import { unique } from "../support/api";
+import { call, unique } from "../support/api";
 import { errorIn, GATE_URL, gateClient, valueIn, workerFetch } from "../support/client";
 
 const POLICY = `
@@ -22,7 +22,13 @@ plans:
       tokens: { limit: { credit: token, value: 1000 } }
 `;
 
-const client = gateClient();
+/** Every request the client sent in this file (`METHOD /path`), to check the coverage of /openapi.json. */
+const seen: string[] = [];
+const recording: FetchLike = (input, init) => {
+  seen.push(`${init.method} ${new URL(input).pathname}`);
+  return workerFetch(input, init);
+};
+const client = gateClient({ fetch: recording });
 let version: string;
 
 beforeAll(async () => {
@@ -262,5 +268,23 @@ describe("metering", () => {
     const refused = await stranger.getPolicy();
     expect(errorIn(refused)).toMatchObject({ status: 401, code: "unauthorized" });
     expect(refused.attempts).toBe(1);
+  });
+});
+
+// Last in the file: the tests above sent every route of the API's own document through the client.
+describe("coverage", () => {
+  it("the client reached every /v1 route of /openapi.json", async () => {
+    const document = (await call("GET", "/openapi.json")).json as { paths: Record<string, object> };
+    const routes = Object.entries(document.paths)
+      .filter(([path]) => path.startsWith("/v1/"))
+      .flatMap(([path, operations]) =>
+        Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`),
+      );
+    expect(routes.length).toBeGreaterThanOrEqual(22); // policy 3, customers 14, metering 5
+    const missed = routes.filter((route) => {
+      const pattern = new RegExp(`^${route.replace(/\{[^}]+\}/g, "[^/]+")}$`);
+      return !seen.some((request) => pattern.test(request));
+    });
+    expect(missed).toEqual([]);
   });
 });
