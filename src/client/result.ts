@@ -21,6 +21,7 @@ export type TollgateErrorCode = ErrorCode | ClientErrorCode;
 export interface TollgateError {
   /** The HTTP status; 0 when no answer was received (`network_error`, `aborted`). */
   status: number;
+  /** A catalogue code (a code a newer server adds passes through as sent), or the client's own. */
   code: TollgateErrorCode;
   message: string;
   /** `issues` for `invalid_request` / `invalid_policy`, `currentVersion` for `precondition_failed`, … */
