@@ -72,6 +72,32 @@ module.exports = {
       to: { path: "^src/(http|gateway|rpc)/" },
     },
     {
+      name: "client-imports-types-only",
+      severity: "error",
+      comment:
+        "src/client (`tollgate/client`) runs in a browser, Node or a Worker: at runtime it imports nothing outside itself (no zod, Hono, cloudflare:* or other layer); `import type` only.",
+      from: { path: "^src/client/" },
+      to: { pathNot: "^src/client/", dependencyTypesNot: ["type-only"] },
+    },
+    {
+      name: "client-types-from-the-schemas",
+      severity: "error",
+      comment:
+        "The client's types derive from the zod schemas the routes validate with (and the catalogue's codes), never from other modules.",
+      from: { path: "^src/client/" },
+      to: {
+        pathNot:
+          "^(src/(client/|errors/catalogue\\.ts$|services/request-schemas\\.ts$|http/(schemas|customer-schemas|analytics-schemas)\\.ts$|http/routes/[^/]+\\.ts$)|node_modules/zod/)",
+      },
+    },
+    {
+      name: "nothing-imports-the-client",
+      severity: "error",
+      comment: "src/client is the API's outside: the Worker never calls itself through it.",
+      from: { path: "^src/", pathNot: "^src/client/" },
+      to: { path: "^src/client/" },
+    },
+    {
       name: "gateway-not-http",
       severity: "error",
       comment: "The two edges share src/lib, never each other.",
@@ -105,32 +131,6 @@ module.exports = {
       comment: "Durable Objects never reach up into an edge or the services the edges share.",
       from: { path: "^src/objects/" },
       to: { path: "^src/(http|gateway|rpc|services)/" },
-    },
-    {
-      name: "client-imports-types-only",
-      severity: "error",
-      comment:
-        "src/client (`tollgate/client`) runs in a browser, Node or a Worker: at runtime it imports nothing outside itself (no zod, Hono, cloudflare:* or other layer); `import type` only.",
-      from: { path: "^src/client/" },
-      to: { pathNot: "^src/client/", dependencyTypesNot: ["type-only"] },
-    },
-    {
-      name: "client-types-from-the-schemas",
-      severity: "error",
-      comment:
-        "The client's types derive from the zod schemas the routes validate with (and the catalogue's codes), never from other modules.",
-      from: { path: "^src/client/" },
-      to: {
-        pathNot:
-          "^(src/(client/|errors/catalogue\\.ts$|services/request-schemas\\.ts$|http/(schemas|customer-schemas|analytics-schemas)\\.ts$|http/routes/[^/]+\\.ts$)|node_modules/zod/)",
-      },
-    },
-    {
-      name: "nothing-imports-the-client",
-      severity: "error",
-      comment: "src/client is the API's outside: the Worker never calls itself through it.",
-      from: { path: "^src/", pathNot: "^src/client/" },
-      to: { path: "^src/client/" },
     },
     {
       name: "not-to-unresolvable",
