@@ -87,7 +87,7 @@ module.exports = {
       from: { path: "^src/client/" },
       to: {
         pathNot:
-          "^(src/(client/|errors/catalogue\\.ts$|services/request-schemas\\.ts$|http/(schemas|customer-schemas|analytics-schemas)\\.ts$|http/routes/[^/]+\\.ts$)|node_modules/zod/)",
+          "^src/(client/|errors/catalogue\\.ts$|services/request-schemas\\.ts$|http/(schemas|customer-schemas|analytics-schemas)\\.ts$|http/routes/[^/]+\\.ts$)|(^|/)node_modules/zod/",
       },
     },
     {
