@@ -60,10 +60,23 @@ export class CustomerAlarm implements AlarmPort {
    */
   private wakeProjection(): void {
     if (this.analytics() === null) return;
-    const due = this.clock.nowMs() + PROJECTION_DELAY_MS;
+    // After a failure, appends wait for the backoff: a down D1 is not retried once per second per customer.
+    const due = Math.max(this.clock.nowMs() + PROJECTION_DELAY_MS, this.projector.retryAfterMs ?? 0);
     if (this.alarmAtMs !== null && this.alarmAtMs <= due) return;
+    const known = this.alarmAtMs;
     this.alarmAtMs = due;
-    this.storage.setAlarm(due).catch((error: unknown) => {
+    // Unknown to this instance (new, or just after a run): an earlier stored alarm must not be postponed.
+    const set = async () => {
+      if (known === null) {
+        const current = await this.storage.getAlarm();
+        if (current !== null && current <= due) {
+          if (this.alarmAtMs === due) this.alarmAtMs = current;
+          return;
+        }
+      }
+      await this.storage.setAlarm(due);
+    };
+    set().catch((error: unknown) => {
       this.alarmAtMs = null;
       logAlarmError("could not set the projection alarm", error);
     });
@@ -161,7 +174,6 @@ export class CustomerAlarm implements AlarmPort {
         store.appendEvents([expired.event], hold.customer, record?.id ?? hold.customer, nowMs);
       }
       store.pruneIdempotency(nowMs);
-      store.pruneEvents(nowMs, analytics !== null);
     });
     // This run consumed the alarm: whatever is due next is scheduled afresh below.
     this.alarmAtMs = null;
@@ -170,6 +182,8 @@ export class CustomerAlarm implements AlarmPort {
       deliverDue(store, this.webhooks),
       analytics === null ? null : this.projector.run(store, analytics, () => this.clock.nowMs()),
     ]);
+    // After both: what this run settled or projected may go now (one statement, atomic on its own).
+    store.pruneEvents(nowMs, analytics !== null);
     await this.arm(earliest(nextDelivery, nextProjection), true);
   }
 

@@ -33,7 +33,8 @@ export class Projector {
   async run(store: CustomerStore, port: AnalyticsPort, nowMs: () => number): Promise<number | null> {
     // Another run of this instance is projecting (alarms may overlap a slow D1): it schedules what it saw.
     if (this.running) return nowMs() + FIRST_RETRY_MS;
-    if (this.retryAtMs !== null && this.retryAtMs > nowMs()) return this.retryAtMs;
+    // A run tries whenever the alarm comes, also before a backoff ends (the alarm had other work due): the
+    // backoff only keeps appends from bringing the alarm forward (`retryAfterMs`).
     this.running = true;
     try {
       for (let slice = 0; slice < SLICES_PER_RUN; slice++) {
@@ -66,6 +67,11 @@ export class Projector {
     } finally {
       this.running = false;
     }
+  }
+
+  /** While backing off after a failure: when the next attempt is due; else null. */
+  get retryAfterMs(): number | null {
+    return this.retryAtMs;
   }
 
   private succeeded(): void {
