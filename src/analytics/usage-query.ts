@@ -79,26 +79,42 @@ export async function queryUsage(
     .bind(...params)
     .all<SqlRow>();
   if (results.length > MAX_SQL_ROWS) {
-    return fail("invalid_request", "the query spans too many groups and 15-minute slots; narrow from/to or the filters", {
-      issues: [{ path: "", message: `more than ${MAX_SQL_ROWS} rows to fold` }],
-    });
+    return fail(
+      "invalid_request",
+      "the query spans too many groups and 15-minute slots; narrow from/to or the filters",
+      {
+        issues: [{ path: "", message: `more than ${MAX_SQL_ROWS} rows to fold` }],
+      },
+    );
   }
   // An empty table answers one all-null row to an ungrouped SUM: no usage, no point.
   const rows = grouped.length === 0 ? results.filter((r) => r.amount !== null) : results;
   const points = new Map<string, { startMs: number; point: UsagePoint; classed: number; costed: number }>();
   for (const row of rows) {
     const group: UsagePoint["group"] = {};
-    for (const key of keys) group[key] = row[key] ?? null as never;
-    const bucket = time === null || row.slot === undefined ? null : bucketOf(time, query.tz, row.slot * SLOT_MS);
+    for (const key of keys) group[key] = row[key] ?? (null as never);
+    const bucket =
+      time === null || row.slot === undefined ? null : bucketOf(time, query.tz, row.slot * SLOT_MS);
     const id = JSON.stringify([bucket?.name ?? null, keys.map((k) => row[k] ?? null)]);
     let entry = points.get(id);
     if (entry === undefined) {
-      entry = { startMs: bucket?.startMs ?? 0, point: { group, bucket: bucket?.name ?? null, amount: 0 }, classed: 0, costed: 0 };
+      entry = {
+        startMs: bucket?.startMs ?? 0,
+        point: { group, bucket: bucket?.name ?? null, amount: 0 },
+        classed: 0,
+        costed: 0,
+      };
       points.set(id, entry);
     }
     entry.point.amount += row.amount ?? 0;
     if (row.classed > 0) {
-      const usage = (entry.point.usage ??= { input: 0, cached_input: 0, cache_write: 0, output: 0, reasoning: 0 });
+      const usage = (entry.point.usage ??= {
+        input: 0,
+        cached_input: 0,
+        cache_write: 0,
+        output: 0,
+        reasoning: 0,
+      });
       for (const name of Object.keys(usage) as (keyof UsageClasses)[]) usage[name] += row[name] ?? 0;
     }
     if (row.costed > 0) entry.point.cost = (entry.point.cost ?? 0) + (row.cost ?? 0);
@@ -110,7 +126,11 @@ export async function queryUsage(
   return { ok: true, value: { series, truncated: sorted.length > query.limit } };
 }
 
-function compareGroups(a: UsagePoint["group"], b: UsagePoint["group"], keys: readonly UsageGroupKey[]): number {
+function compareGroups(
+  a: UsagePoint["group"],
+  b: UsagePoint["group"],
+  keys: readonly UsageGroupKey[],
+): number {
   for (const key of keys) {
     const x = a[key] ?? "";
     const y = b[key] ?? "";

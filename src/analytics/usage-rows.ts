@@ -46,7 +46,8 @@ export function usageRowOf(event: StoredEvent): UsageRow | null {
   const amount = operation === "release" ? -(finite(data.released) ?? requested) : requested;
   const atMs = Date.parse(event.at);
   if (!Number.isFinite(atMs)) return null;
-  const usage = data.usage !== null && typeof data.usage === "object" ? (data.usage as Record<string, unknown>) : null;
+  const usage =
+    data.usage !== null && typeof data.usage === "object" ? (data.usage as Record<string, unknown>) : null;
   return {
     eventId: event.id,
     customer: event.customer,

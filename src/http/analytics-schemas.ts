@@ -20,7 +20,10 @@ export const listCustomersQuery = z.strictObject({
     .openapi({ type: "string", description: "Only customers of this type (`user`, `org`, …)" }),
   plan: queryText(identifierSchema)
     .optional()
-    .openapi({ type: "string", description: "Only customers whose own `plan` is this (not an inherited one)" }),
+    .openapi({
+      type: "string",
+      description: "Only customers whose own `plan` is this (not an inherited one)",
+    }),
   org: queryText(identifierSchema)
     .optional()
     .openapi({ type: "string", description: "Only members of this org (canonical id)" }),
@@ -78,7 +81,10 @@ const groupBySchema = queryText(
       const keys = value.split(",").map((k) => k.trim());
       for (const key of keys) {
         if (!(GROUP_KEYS as readonly string[]).includes(key)) {
-          ctx.addIssue({ code: "custom", message: `unknown key ${JSON.stringify(key)}; use ${GROUP_KEYS.join(", ")}` });
+          ctx.addIssue({
+            code: "custom",
+            message: `unknown key ${JSON.stringify(key)}; use ${GROUP_KEYS.join(", ")}`,
+          });
           return z.NEVER;
         }
       }
@@ -119,7 +125,11 @@ export const usageQuery = z
     }),
     tz: queryText(z.string().max(64).refine(isValidTimeZone, "is not an IANA time zone"))
       .optional()
-      .openapi({ type: "string", description: "IANA zone of day and hour buckets; default UTC", example: "Europe/Berlin" }),
+      .openapi({
+        type: "string",
+        description: "IANA zone of day and hour buckets; default UTC",
+        example: "Europe/Berlin",
+      }),
     limit: queryInteger(1, 1000)
       .optional()
       .openapi({ type: "integer", minimum: 1, maximum: 1000, description: "Points at most, default 1000" }),
@@ -171,6 +181,8 @@ export const usagePointSchema = z
 export const usageResponse = z
   .object({
     series: z.array(usagePointSchema),
-    truncated: z.boolean().openapi({ description: "More points matched than `limit`; the first ones are shown" }),
+    truncated: z
+      .boolean()
+      .openapi({ description: "More points matched than `limit`; the first ones are shown" }),
   })
   .openapi("UsageSeries");

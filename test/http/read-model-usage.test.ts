@@ -103,7 +103,8 @@ async function expectExact(): Promise<void> {
 beforeAll(async () => {
   await putPolicy(POLICY);
   for (const org of ORGS) await putCustomer(org, { type: "org", label: `Org ${org}` });
-  for (const user of USERS) await putCustomer(user, { org: orgOf(user), alternateIds: [`${user}@example.com`] });
+  for (const user of USERS)
+    await putCustomer(user, { org: orgOf(user), alternateIds: [`${user}@example.com`] });
   const random = prng(13);
   let denied = 0;
   const calls = Array.from({ length: 1000 }, () => ({
@@ -192,7 +193,9 @@ describe("projection failures lose nothing (SPEC §13.1)", () => {
     await consumeOnVictims();
     for (const id of broken) {
       await runDurableObjectAlarm(customerStub(id));
-      const alarm = await runInDurableObject(customerStub(id), (_i, s: DurableObjectState) => s.storage.getAlarm());
+      const alarm = await runInDurableObject(customerStub(id), (_i, s: DurableObjectState) =>
+        s.storage.getAlarm(),
+      );
       expect(alarm, id).not.toBeNull();
     }
     for (const id of victims) {

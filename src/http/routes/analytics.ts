@@ -4,12 +4,7 @@ import { listCustomers } from "../../analytics/customer-list";
 import type { UsageGroupBy } from "../../analytics/types";
 import { queryUsage } from "../../analytics/usage-query";
 import type { Failure } from "../../errors/catalogue";
-import {
-  customerListResponse,
-  listCustomersQuery,
-  usageQuery,
-  usageResponse,
-} from "../analytics-schemas";
+import { customerListResponse, listCustomersQuery, usageQuery, usageResponse } from "../analytics-schemas";
 import { ApiError } from "../errors";
 import { errorDoc, jsonDoc, serve } from "../openapi";
 import type { AppEnv } from "../types";
@@ -52,7 +47,8 @@ const usageRoute = createRoute({
 /** The read model's database; `503 not_configured` when the Worker has no `ANALYTICS` binding. */
 function analyticsDb(env: Env): D1Database {
   const db = (env as { ANALYTICS?: D1Database }).ANALYTICS;
-  if (db === undefined) throw new ApiError("not_configured", "no ANALYTICS (D1) binding: the read model is off");
+  if (db === undefined)
+    throw new ApiError("not_configured", "no ANALYTICS (D1) binding: the read model is off");
   return db;
 }
 
