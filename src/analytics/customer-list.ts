@@ -3,7 +3,7 @@
  * plan and org, `q` a prefix of the id, the label or an alternate ID, in pages with an opaque cursor (the
  * last id of the page). Every value is a bound parameter; the SQL text is fixed.
  */
-import { fail, type Failure } from "../errors/catalogue";
+import { type Failure, fail } from "../errors/catalogue";
 import type { CustomerListQuery, ListedCustomer } from "./types";
 
 // GLOB is case-sensitive (a prefix is exact) and, unlike LIKE, leaves `%` and `_` alone; `q` is escaped below.

@@ -4,7 +4,7 @@
  * only from the fixed column names of the chosen keys; every value is a bound parameter.
  */
 import { round9 } from "../domain/money/numbers";
-import { fail, type Failure } from "../errors/catalogue";
+import { type Failure, fail } from "../errors/catalogue";
 import { bucketOf, SLOT_MS } from "./buckets";
 import type { UsageClasses, UsageGroupKey, UsagePoint, UsageQuery } from "./types";
 
@@ -89,7 +89,7 @@ export async function queryUsage(
   }
   // An empty table answers one all-null row to an ungrouped SUM: no usage, no point.
   const rows = grouped.length === 0 ? results.filter((r) => r.amount !== null) : results;
-  const points = new Map<string, { startMs: number; point: UsagePoint; classed: number; costed: number }>();
+  const points = new Map<string, { startMs: number; point: UsagePoint }>();
   for (const row of rows) {
     const group: UsagePoint["group"] = {};
     for (const key of keys) group[key] = row[key] ?? (null as never);
@@ -101,20 +101,13 @@ export async function queryUsage(
       entry = {
         startMs: bucket?.startMs ?? 0,
         point: { group, bucket: bucket?.name ?? null, amount: 0 },
-        classed: 0,
-        costed: 0,
       };
       points.set(id, entry);
     }
     entry.point.amount += row.amount ?? 0;
     if (row.classed > 0) {
-      const usage = (entry.point.usage ??= {
-        input: 0,
-        cached_input: 0,
-        cache_write: 0,
-        output: 0,
-        reasoning: 0,
-      });
+      entry.point.usage ??= { input: 0, cached_input: 0, cache_write: 0, output: 0, reasoning: 0 };
+      const usage = entry.point.usage;
       for (const name of Object.keys(usage) as (keyof UsageClasses)[]) usage[name] += row[name] ?? 0;
     }
     if (row.costed > 0) entry.point.cost = (entry.point.cost ?? 0) + (row.cost ?? 0);

@@ -18,12 +18,10 @@ export const listCustomersQuery = z.strictObject({
   type: queryText(identifierSchema)
     .optional()
     .openapi({ type: "string", description: "Only customers of this type (`user`, `org`, …)" }),
-  plan: queryText(identifierSchema)
-    .optional()
-    .openapi({
-      type: "string",
-      description: "Only customers whose own `plan` is this (not an inherited one)",
-    }),
+  plan: queryText(identifierSchema).optional().openapi({
+    type: "string",
+    description: "Only customers whose own `plan` is this (not an inherited one)",
+  }),
   org: queryText(identifierSchema)
     .optional()
     .openapi({ type: "string", description: "Only members of this org (canonical id)" }),
@@ -123,13 +121,11 @@ export const usageQuery = z
       description: "Comma-separated: customer, entitlement, model, and one of day, hour",
       example: "entitlement,day",
     }),
-    tz: queryText(z.string().max(64).refine(isValidTimeZone, "is not an IANA time zone"))
-      .optional()
-      .openapi({
-        type: "string",
-        description: "IANA zone of day and hour buckets; default UTC",
-        example: "Europe/Berlin",
-      }),
+    tz: queryText(z.string().max(64).refine(isValidTimeZone, "is not an IANA time zone")).optional().openapi({
+      type: "string",
+      description: "IANA zone of day and hour buckets; default UTC",
+      example: "Europe/Berlin",
+    }),
     limit: queryInteger(1, 1000)
       .optional()
       .openapi({ type: "integer", minimum: 1, maximum: 1000, description: "Points at most, default 1000" }),

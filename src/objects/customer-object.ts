@@ -27,6 +27,7 @@ import { meterMember } from "./metering/member-calls";
 import { meterCustomer } from "./metering/pipeline";
 import { settleCustomer, settleMember } from "./metering/settle";
 import { addMember, isMemberOf, removeMember } from "./org-members";
+import type { AnalyticsPort, AssumingMemberCall } from "./ports";
 import {
   changeCustomerPlan,
   deleteCustomer,
@@ -42,7 +43,6 @@ import {
   viewCustomer,
 } from "./record-reads";
 import { redeliverEvent } from "./redelivery";
-import type { AnalyticsPort, AssumingMemberCall } from "./ports";
 import { d1AnalyticsPort, kvPolicyPort, stubDirectoryPort, stubOrgPort, systemClock } from "./stub-ports";
 
 /**
