@@ -23,5 +23,4 @@ if (render !== undefined && root !== null) {
   root.textContent = "The API reference script did not load; the document itself is at /openapi.json.";
 }
 
-
 export {};
