@@ -3,6 +3,7 @@
 // Runtime types generated with workerd@1.20261117.1 2026-11-01 nodejs_compat
 interface __BaseEnv_Env {
 	POLICIES: KVNamespace;
+	ASSETS: Fetcher;
 	OPENAI_BASE_URL: "https://api.openai.com/v1";
 	ANTHROPIC_BASE_URL: "https://api.anthropic.com/v1";
 	CUSTOMERS: DurableObjectNamespace<import("./src/index").CustomerObject>;

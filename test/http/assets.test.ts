@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 
 const BASE = "http://gate.test";
 const gate = (path: string, init?: RequestInit) => exports.default.fetch(`${BASE}${path}`, init);
-const assets = (env as unknown as { ASSETS: Fetcher }).ASSETS;
+const assets = env.ASSETS;
 const asset = (path: string) => assets.fetch(`${BASE}${path}`);
 
 /** Every URL the HTML loads or links: `src`, `href` and `url(...)` values. */
