@@ -540,11 +540,7 @@ const STEPS: Step[] = [
       );
       const version = valid.replace("Valid: version ", "");
       await page.getByRole("button", { name: "Push" }).click();
-      await expectText(
-        "pushed",
-        page.getByTestId("policy-outcome").getByRole("status"),
-        `Active now: version ${version}`,
-      );
+      await expectText("pushed", page.getByTestId("policy-pushed"), `Active now: version ${version}`);
       await expectText("the new active version", page.locator("[data-field=version]"), version);
       const after = expectStatus("GET /v1/policy", await api(ctx)("GET", "/v1/policy"), 200);
       expectEqual("the API's active version", after.version, version);

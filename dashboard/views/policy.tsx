@@ -21,11 +21,16 @@ function policyText(content: string): { content: string; type: string } {
 
 type Outcome =
   | { kind: "valid"; version: string }
-  | { kind: "pushed"; version: string }
   | { kind: "invalid"; issues: { path: string; message: string }[] }
   | { kind: "failed"; error: ApiFailure };
 
-export function PolicyEditor({ active, onPushed }: { active: PolicyView | undefined; onPushed: () => void }) {
+export function PolicyEditor({
+  active,
+  onPushed,
+}: {
+  active: PolicyView | undefined;
+  onPushed: (version: string) => void;
+}) {
   const [text, setText] = useState(() =>
     active === undefined ? "" : JSON.stringify(active.policy, null, 2),
   );
@@ -42,8 +47,8 @@ export function PolicyEditor({ active, onPushed }: { active: PolicyView | undefi
           text: policyText(text),
           headers,
         });
-        setOutcome({ kind: "pushed", version });
-        onPushed();
+        // The page reloads the active policy and remounts this editor on it; it says what was pushed.
+        onPushed(version);
       } else {
         const { version } = await call<{ version: string }>("POST", "/v1/policy/validate", {
           text: policyText(text),
@@ -89,11 +94,6 @@ export function PolicyEditor({ active, onPushed }: { active: PolicyView | undefi
             Valid: version <code>{outcome.version}</code>
           </p>
         )}
-        {outcome?.kind === "pushed" && (
-          <p class="ok" role="status">
-            Active now: version <code>{outcome.version}</code>
-          </p>
-        )}
         {outcome?.kind === "invalid" && (
           <div class="error" role="alert">
             <strong>invalid_policy</strong> {outcome.issues.length} issue
@@ -116,10 +116,16 @@ export function PolicyPage({
   error: ApiFailure | undefined;
   onPushed: () => void;
 }) {
+  const [pushed, setPushed] = useState<string>();
   return (
     <div data-testid="policy-view">
       <h1>Policy</h1>
       <ErrorBox error={error} />
+      {pushed !== undefined && (
+        <p class="ok" role="status" data-testid="policy-pushed">
+          Active now: version <code>{pushed}</code>
+        </p>
+      )}
       {active !== undefined && (
         <dl class="facts">
           <dt>active version</dt>
@@ -134,7 +140,14 @@ export function PolicyPage({
           </dd>
         </dl>
       )}
-      <PolicyEditor key={active?.version ?? "none"} active={active} onPushed={onPushed} />
+      <PolicyEditor
+        key={active?.version ?? "none"}
+        active={active}
+        onPushed={(version) => {
+          setPushed(version);
+          onPushed();
+        }}
+      />
     </div>
   );
 }
