@@ -64,7 +64,7 @@ export default defineConfig({
           name: "workers",
           // Generous: concurrency tests take about 1 s alone and several times that on a loaded 2-core machine.
           testTimeout: 20_000,
-          globalSetup: ["./test/support/mock-upstream-setup.ts"],
+          globalSetup: ["./test/support/build-assets-setup.ts", "./test/support/mock-upstream-setup.ts"],
           setupFiles: ["./test/support/d1-setup.ts"],
           include: [
             "test/objects/**/*.test.ts",

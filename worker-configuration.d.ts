@@ -4,6 +4,7 @@
 interface __BaseEnv_Env {
 	POLICIES: KVNamespace;
 	ANALYTICS: D1Database;
+	ASSETS: Fetcher;
 	OPENAI_BASE_URL: "https://api.openai.com/v1";
 	ANTHROPIC_BASE_URL: "https://api.anthropic.com/v1";
 	CUSTOMERS: DurableObjectNamespace<import("./src/index").CustomerObject>;
