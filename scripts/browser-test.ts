@@ -156,7 +156,11 @@ const dashboardUrl = (ctx: Context, hash = ""): string => `${ctx.server.baseUrl}
 
 /** Open the dashboard signed in (the token put into sessionStorage as the sign-in form does). */
 async function open(ctx: Context, hash: string): Promise<Page> {
-  await ctx.page.goto(dashboardUrl(ctx, hash));
+  const url = dashboardUrl(ctx, hash);
+  // A new hash on the page the tab already shows is a same-document navigation: the app would keep the view
+  // it has (a list fetched before the read model caught up). Leave the page first, so every view loads afresh.
+  await ctx.page.goto("about:blank");
+  await ctx.page.goto(url);
   return ctx.page;
 }
 
