@@ -133,6 +133,14 @@ module.exports = {
       to: { path: "^src/(http|gateway|rpc|services)/" },
     },
     {
+      name: "analytics-below-objects",
+      comment:
+        "src/analytics is the D1 read model (projection writes, listing and usage queries): objects write through it, http reads through it; it builds on domain, errors and lib only.",
+      severity: "error",
+      from: { path: "^src/analytics/" },
+      to: { path: "^src/", pathNot: "^src/(analytics|domain|errors|lib)/" },
+    },
+    {
       name: "not-to-unresolvable",
       severity: "error",
       comment: "An import that resolves to nothing is a typo or a missing package.",

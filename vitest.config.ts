@@ -1,6 +1,11 @@
-import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { fileURLToPath } from "node:url";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { WEBHOOK_TEST_SECRET } from "./test/support/webhook-secret.ts";
+
+// The read model's schema (SPEC §13.1), the same files `wrangler d1 migrations apply` reads; a setup file
+// applies them to each test file's own D1 (test/support/d1-setup.ts).
+const migrations = await readD1Migrations(fileURLToPath(new URL("./migrations", import.meta.url)));
 
 // The pure core runs on Node (fast, no runtime needed); everything that touches Durable Objects, KV or HTTP
 // runs inside workerd through the Workers plugin. Webhook delivery has a project of its own, so that only its
@@ -35,6 +40,7 @@ export default defineConfig({
                 OPENAI_API_KEY: "sk-test-upstream",
                 ANTHROPIC_BASE_URL: inject("anthropicUrl"),
                 ANTHROPIC_API_KEY: "sk-ant-test-upstream",
+                TEST_MIGRATIONS: migrations,
               },
               // Workers RPC (SPEC §13.3): a second Worker calling `TollgateRpc` through a service binding.
               serviceBindings: { RPC_CALLER: "rpc-caller" },
@@ -58,7 +64,8 @@ export default defineConfig({
           name: "workers",
           // Generous: concurrency tests take about 1 s alone and several times that on a loaded 2-core machine.
           testTimeout: 20_000,
-          globalSetup: ["./test/support/mock-upstream-setup.ts"],
+          globalSetup: ["./test/support/build-assets-setup.ts", "./test/support/mock-upstream-setup.ts"],
+          setupFiles: ["./test/support/d1-setup.ts"],
           include: [
             "test/objects/**/*.test.ts",
             "test/http/**/*.test.ts",
@@ -78,6 +85,7 @@ export default defineConfig({
                 POLICY_CACHE_SECONDS: "0",
                 WEBHOOK_URL: `${inject("webhookReceiverUrl")}/hooks`,
                 WEBHOOK_SECRET: WEBHOOK_TEST_SECRET,
+                TEST_MIGRATIONS: migrations,
               },
             },
           })),
@@ -86,6 +94,7 @@ export default defineConfig({
           name: "webhooks",
           testTimeout: 20_000,
           globalSetup: ["./test/support/webhook-receiver-setup.ts"],
+          setupFiles: ["./test/support/d1-setup.ts"],
           include: ["test/webhooks/**/*.test.ts"],
           exclude: ["test/webhooks/**/*.unit.test.ts"],
         },

@@ -1,7 +1,7 @@
 /**
  * `npm run dev [-- --port P --persist-to DIR --var NAME:VALUE …]` (SPEC §1): `wrangler dev` with a local
- * admin token, an instant policy cache, and `policies/default.yaml` put into the local KV before it serves
- * whenever that KV has no policy.
+ * admin token, an instant policy cache, `policies/default.yaml` put into the local KV before it serves
+ * whenever that KV has no policy, and the read model's D1 migrations applied before it serves.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -11,6 +11,7 @@ import type { ValidationResult } from "../src/policy/load";
 import { createClient, errorCode } from "./lib/client";
 import { parseDevArgs, UsageError } from "./lib/dev-args";
 import { ensureDevVars } from "./lib/dev-vars";
+import { applyLocalMigrations } from "./lib/local-d1";
 import { hasLocalPolicy, seedLocalPolicy } from "./lib/local-kv";
 import { firstFreePort, isPortFree, waitForHealth } from "./lib/net";
 import { formatIssues, validatePolicyFile } from "./lib/policy-file";
@@ -192,6 +193,14 @@ async function main(): Promise<void> {
   const seeding = await seedBeforeServing(args.persistTo, defaultPolicy);
   if (seeding.problem !== undefined) warn(`policies/default.yaml was not loaded: ${seeding.problem}`);
   else if (seeding.seeded) log("loaded policies/default.yaml into the local KV (it held no policy)");
+
+  try {
+    await applyLocalMigrations(args.persistTo);
+  } catch (error) {
+    warn(
+      `the read model's migrations were not applied (GET /v1/customers, /v1/usage will fail): ${(error as Error).message}`,
+    );
+  }
 
   const wranglerArgs = ["dev", ...args.passthrough, "--port", String(port)];
   if (args.persistTo !== undefined) wranglerArgs.push("--persist-to", args.persistTo);

@@ -8,7 +8,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
 
 /** The part of Miniflare's API the bench uses (typed here: the module is loaded from wrangler's own copy). */
@@ -16,6 +16,7 @@ interface MiniflareInstance {
   ready: Promise<URL>;
   dispose(): Promise<void>;
   unsafeGetDirectURL(workerName?: string): Promise<URL>;
+  getD1Database(bindingName: string, workerName?: string): Promise<D1Database>;
 }
 interface MiniflareModule {
   Miniflare: new (options: unknown) => MiniflareInstance;
@@ -252,6 +253,7 @@ export async function serveWorker(options: ServeOptions): Promise<ServedWorker> 
     }),
   );
   const url = await instance.ready;
+  await applyD1Migrations(instance, options.configPath, options.name);
   const rpcUrl = options.rpcEntrypoint === undefined ? null : await instance.unsafeGetDirectURL("rpc-driver");
   const pids = workerdDescendants().filter((pid) => !before.has(pid));
   return {
@@ -265,4 +267,35 @@ export async function serveWorker(options: ServeOptions): Promise<ServedWorker> 
       rmSync(persistDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Apply each D1 database's migrations (its `migrations_dir`, files in name order) to the fresh local
+ * database, as `wrangler d1 migrations apply --local` does before `wrangler dev` (the read model, SPEC §13.1).
+ */
+async function applyD1Migrations(
+  instance: MiniflareInstance,
+  configPath: string,
+  workerName: string,
+): Promise<void> {
+  const config = unstable_readConfig({ config: configPath }) as {
+    d1_databases?: { binding: string; migrations_dir?: string }[];
+  };
+  for (const database of config.d1_databases ?? []) {
+    const dir = resolve(dirname(configPath), database.migrations_dir ?? "migrations");
+    const files = readdirSync(dir)
+      .filter((name) => name.endsWith(".sql"))
+      .sort();
+    const db = await instance.getD1Database(database.binding, workerName);
+    for (const file of files) {
+      const statements = readFileSync(join(dir, file), "utf8")
+        .split("\n")
+        .filter((line) => !line.trim().startsWith("--"))
+        .join("\n")
+        .split(/;\s*(?:\n|$)/)
+        .map((statement) => statement.trim())
+        .filter((statement) => statement !== "");
+      await db.batch(statements.map((statement) => db.prepare(statement)));
+    }
+  }
 }

@@ -29,6 +29,8 @@ export interface StartOptions {
   timeoutMs: number;
   /** More `--var NAME:VALUE` for the Worker (the upstream, the webhook receiver…). */
   vars?: Record<string, string>;
+  /** More arguments for `npm run dev` (passed on to wrangler dev, e.g. `--assets DIR`). */
+  args?: string[];
   /** Echo the server's output as it comes. */
   echo?: boolean;
   /** Called as soon as the process exists, before it is ready: register it for clean-up here. */
@@ -52,6 +54,7 @@ export async function startDevServer(options: StartOptions): Promise<DevServer> 
     "--var",
     `ADMIN_TOKEN:${options.token}`,
     ...Object.entries(options.vars ?? {}).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
+    ...(options.args ?? []),
   ]);
   const child = spawn(command, args, {
     cwd: ROOT,

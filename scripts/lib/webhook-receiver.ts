@@ -33,8 +33,15 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** Listen on a free port of 127.0.0.1; deliveries to any path are recorded (`url` ends with `path`). */
-export async function startWebhookReceiver(secret: string, path = "/hooks"): Promise<WebhookReceiver> {
+/**
+ * Listen on a free port of 127.0.0.1; deliveries to any path are recorded (`url` ends with `path`). `answer`,
+ * when given, picks the status of each answer instead (e.g. 400 to make the gate mark events `failed`).
+ */
+export async function startWebhookReceiver(
+  secret: string,
+  path = "/hooks",
+  answer?: (delivery: Delivery) => number,
+): Promise<WebhookReceiver> {
   const deliveries: Delivery[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -50,7 +57,7 @@ export async function startWebhookReceiver(secret: string, path = "/hooks"): Pro
         },
         body,
       );
-      deliveries.push({
+      const delivery: Delivery = {
         method: req.method ?? "",
         path: new URL(req.url ?? "/", "http://receiver").pathname,
         id: header(req, "webhook-id") ?? "",
@@ -58,8 +65,9 @@ export async function startWebhookReceiver(secret: string, path = "/hooks"): Pro
         body,
         verdict,
         receivedAtMs: Date.now(),
-      });
-      res.writeHead(verdict.ok ? 204 : 401).end();
+      };
+      deliveries.push(delivery);
+      res.writeHead(answer?.(delivery) ?? (verdict.ok ? 204 : 401)).end();
     });
   });
   await new Promise<void>((resolve, reject) => {

@@ -272,7 +272,10 @@ function release(
   const next: MeterState = { ...meter, used };
   // A gauge's overage follows it down; never above what grants left uncovered (a release credits no grant).
   if (limit.reset.kind === "none") next.overage = Math.min(meter.overage, gaugeOverage(used, limit));
-  events.push(changedEvent(ctx, "release", amount, next, limit, null, priced));
+  const changed = changedEvent(ctx, "release", amount, next, limit, null, priced);
+  // What the release took off `used`: the amount, unless the floor stopped it (the read model subtracts this).
+  changed.data.released = used === meter.used - amount ? amount : meter.used - used;
+  events.push(changed);
   evaluateAlerts(next, limit, ctx, events);
   const message = `${ctx.entitlement.name}: released ${amount} ${unitOf(ctx)}, ${used} of ${limit.value} used`;
   const decision = meterDecision(

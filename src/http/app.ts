@@ -9,6 +9,7 @@ import { webhookConfig } from "../webhooks/config";
 import { ApiError, errorResponse, onError } from "./errors";
 import { requireAdmin } from "./middleware/auth";
 import { jsonDoc, registerDocsRoutes, renderInvalid, serve } from "./openapi";
+import { registerAnalyticsRoutes } from "./routes/analytics";
 import { registerCustomerRoutes } from "./routes/customers";
 import { registerMeteringRoutes } from "./routes/metering";
 import { registerPolicyRoutes } from "./routes/policy";
@@ -69,6 +70,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   registerDocsRoutes(app);
   registerPolicyRoutes(app);
   registerCustomerRoutes(app);
+  registerAnalyticsRoutes(app);
   registerMeteringRoutes(app);
 
   // Built on the first miss, after every route (the gateway's too) is registered.

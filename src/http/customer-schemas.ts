@@ -250,6 +250,10 @@ export const eventSchema = z
         description:
           "Webhook delivery: pending until a 2xx (delivered), a permanent refusal or 3 days of retries (failed); skipped when webhooks were off or misconfigured as it was written",
       }),
+    projected: z.boolean().openapi({
+      description:
+        "Whether the event is in the read model (SPEC §13.1: GET /v1/customers, GET /v1/usage) yet; it lags by seconds",
+    }),
   })
   .openapi("Event");
 

@@ -127,3 +127,22 @@ export const healthResponseSchema = z
     webhooks: z.object({ state: z.enum(["off", "on", "misconfigured"]), reason: z.string().optional() }),
   })
   .openapi("Health");
+
+/**
+ * A query parameter that is an ASCII decimal integer in `[min, max]` (SPEC §11 "Bounds"): no sign, space,
+ * hex, exponent or fraction, and never empty (`z.coerce` would take `0x10`, ` 1`, `1e2` and "" as numbers).
+ */
+export function queryInteger(min: number, max: number) {
+  // A repeated parameter counts by its first value (the validator hands over all of them as an array).
+  const firstValue = (value: unknown) => (Array.isArray(value) ? value[0] : value);
+  return z
+    .preprocess(
+      firstValue,
+      z
+        .string()
+        .regex(/^[0-9]{1,16}$/, "must be an ASCII decimal integer")
+        .transform(Number)
+        .pipe(z.number().int().min(min).max(max)),
+    )
+    .openapi({ type: "integer", minimum: min, maximum: max });
+}

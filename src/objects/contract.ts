@@ -191,8 +191,8 @@ export interface OrgInfo {
 }
 
 export interface EventPage {
-  /** Each event with where it stands in the webhook outbox. */
-  events: (StoredEvent & { delivery: EventDelivery })[];
+  /** Each event with where it stands in the webhook outbox and whether the read model has it. */
+  events: (StoredEvent & { delivery: EventDelivery; projected: boolean })[];
   next: number | null;
 }
 

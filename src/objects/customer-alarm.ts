@@ -1,18 +1,25 @@
 /**
- * A customer object's one alarm serves three schedules: hold expiry (and forgetting expired holds after 24 h),
- * webhook delivery from the outbox, and event retention (SPEC §7). It is set for whichever is due first; each
- * run does all three and re-arms it, so once an alarm exists every schedule is kept.
+ * A customer object's one alarm serves four schedules: hold expiry (and forgetting expired holds after 24 h),
+ * webhook delivery from the outbox, the read model's projection (SPEC §13.1) and event retention (SPEC §7).
+ * It is set for whichever is due first; each run does all of them and re-arms it, so once an alarm exists
+ * every schedule is kept. Delivery and projection run side by side: neither waits for the other.
  */
 import { EXPIRED_HOLD_RETENTION_MS, expireHold, isHoldForgotten } from "../domain/holds";
 import type { WebhookConfig } from "../webhooks/config";
 import { type CustomerStore, EVENTS_KEPT, IDEMPOTENCY_TTL_MS } from "./customer-store";
 import { deliverDue } from "./outbox";
-import type { AlarmPort, Clock } from "./ports";
+import type { AlarmPort, AnalyticsPort, Clock } from "./ports";
+import { Projector } from "./projection";
 
 /** Retention runs at most this often: under steady traffic some event always turns 30 days old. */
 const PRUNE_INTERVAL_MS = 60 * 60 * 1000;
 /** With no alarm known, appends look for a retention need at most once per this many events. */
 const RETENTION_CHECK_EVERY = 100;
+/**
+ * New events reach the read model this long after the first of them at most (plus the run): a hot customer's
+ * events share one alarm and one batch, and an append never sets the alarm while one is due by then.
+ */
+export const PROJECTION_DELAY_MS = 1000;
 
 /** The alarm of one object instance; the constructor of `CustomerObject` wires it as the modules' `AlarmPort`. */
 export class CustomerAlarm implements AlarmPort {
@@ -20,18 +27,59 @@ export class CustomerAlarm implements AlarmPort {
   private alarmAtMs: number | null = null;
   /** The seq at which appends last made sure retention has an alarm. */
   private retentionCheckedAt = Number.NEGATIVE_INFINITY;
+  private readonly projector = new Projector();
 
+  /**
+   * @param analytics the read model the events are projected to, read at each use (a test may swap it);
+   *   null when the Worker has no `ANALYTICS` binding: then nothing is projected and retention ignores it
+   */
   constructor(
     private readonly storage: DurableObjectStorage,
     private readonly store: CustomerStore,
     private readonly webhooks: WebhookConfig,
     private readonly clock: Clock,
-  ) {}
+    private readonly analytics: () => AnalyticsPort | null = () => null,
+  ) {
+    // Events written before this version (or whose alarm was lost) still reach the read model.
+    if (this.analytics() !== null && store.hasUnprojected()) this.wakeProjection();
+  }
 
-  /** After events were appended: wake the outbox when webhooks are on, else make sure retention will run. */
+  /**
+   * After events were appended: wake the outbox when webhooks are on, else make sure retention will run; and
+   * make sure the projection runs within `PROJECTION_DELAY_MS`.
+   */
   onEventsAppended(): void {
     if (this.webhooks.state === "on") this.wakeOutbox();
     else this.armRetention();
+    this.wakeProjection();
+  }
+
+  /**
+   * Make sure the alarm runs within `PROJECTION_DELAY_MS`: a number comparison when one is due by then, so a
+   * hot customer sets the alarm once per run, never once per consume.
+   */
+  private wakeProjection(): void {
+    if (this.analytics() === null) return;
+    // After a failure, appends wait for the backoff: a down D1 is not retried once per second per customer.
+    const due = Math.max(this.clock.nowMs() + PROJECTION_DELAY_MS, this.projector.retryAfterMs ?? 0);
+    if (this.alarmAtMs !== null && this.alarmAtMs <= due) return;
+    const known = this.alarmAtMs;
+    this.alarmAtMs = due;
+    // Unknown to this instance (new, or just after a run): an earlier stored alarm must not be postponed.
+    const set = async () => {
+      if (known === null) {
+        const current = await this.storage.getAlarm();
+        if (current !== null && current <= due) {
+          if (this.alarmAtMs === due) this.alarmAtMs = current;
+          return;
+        }
+      }
+      await this.storage.setAlarm(due);
+    };
+    set().catch((error: unknown) => {
+      this.alarmAtMs = null;
+      logAlarmError("could not set the projection alarm", error);
+    });
   }
 
   /** New events wait in the outbox: make the alarm run now (it re-arms itself for whatever comes next). */
@@ -71,9 +119,9 @@ export class CustomerAlarm implements AlarmPort {
    * `retention` the next prune. The alarm only ever moves earlier here, so a caller that leaves retention out
    * (a reserve) never delays a prune another caller scheduled: the run re-arms it.
    */
-  private async arm(nextDeliveryMs: number | null, retention: boolean): Promise<void> {
+  private async arm(nextWorkMs: number | null, retention: boolean): Promise<void> {
     const { store } = this;
-    let next = nextDeliveryMs ?? Number.POSITIVE_INFINITY;
+    let next = nextWorkMs ?? Number.POSITIVE_INFINITY;
     for (const hold of store.holds.values()) {
       next = Math.min(next, hold.expired ? hold.expiresAt + EXPIRED_HOLD_RETENTION_MS : hold.expiresAt);
     }
@@ -106,11 +154,12 @@ export class CustomerAlarm implements AlarmPort {
 
   /**
    * Expire due holds (`hold.expired`), forget expired ones after 24 h, prune idempotency keys and settled
-   * events past retention, deliver events.
+   * (and projected) events past retention; deliver events and project them, side by side.
    */
   async run(): Promise<void> {
     const { store } = this;
     const nowMs = this.clock.nowMs();
+    const analytics = this.analytics();
     const record = store.record;
     store.transaction(() => {
       for (const hold of [...store.holds.values()]) {
@@ -125,12 +174,17 @@ export class CustomerAlarm implements AlarmPort {
         store.appendEvents([expired.event], hold.customer, record?.id ?? hold.customer, nowMs);
       }
       store.pruneIdempotency(nowMs);
-      store.pruneEvents(nowMs);
     });
     // This run consumed the alarm: whatever is due next is scheduled afresh below.
     this.alarmAtMs = null;
-    const nextDelivery = await deliverDue(store, this.webhooks);
-    await this.arm(nextDelivery, true);
+    // A dead receiver (10 s per attempt) does not hold up the read model, nor a dead D1 the webhooks.
+    const [nextDelivery, nextProjection] = await Promise.all([
+      deliverDue(store, this.webhooks),
+      analytics === null ? null : this.projector.run(store, analytics, () => this.clock.nowMs()),
+    ]);
+    // After both: what this run settled or projected may go now (one statement, atomic on its own).
+    store.pruneEvents(nowMs, analytics !== null);
+    await this.arm(earliest(nextDelivery, nextProjection), true);
   }
 
   /** After a delete: holds are gone; the alarm stays for events still to send and for retention. */
@@ -139,7 +193,16 @@ export class CustomerAlarm implements AlarmPort {
     this.alarmAtMs = null;
     if (this.webhooks.state === "on" && this.store.nextPending() !== null) this.wakeOutbox();
     else await this.arm(null, true);
+    // customer.deleted (and whatever preceded it) must still reach the read model.
+    if (this.store.hasUnprojected()) this.wakeProjection();
   }
+}
+
+/** The earlier of two optional times. */
+function earliest(a: number | null, b: number | null): number | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return Math.min(a, b);
 }
 
 function logAlarmError(msg: string, error: unknown): void {

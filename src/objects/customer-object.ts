@@ -27,7 +27,7 @@ import { meterMember } from "./metering/member-calls";
 import { meterCustomer } from "./metering/pipeline";
 import { settleCustomer, settleMember } from "./metering/settle";
 import { addMember, isMemberOf, removeMember } from "./org-members";
-import type { AssumingMemberCall } from "./ports";
+import type { AnalyticsPort, AssumingMemberCall } from "./ports";
 import {
   changeCustomerPlan,
   deleteCustomer,
@@ -43,7 +43,7 @@ import {
   viewCustomer,
 } from "./record-reads";
 import { redeliverEvent } from "./redelivery";
-import { kvPolicyPort, stubDirectoryPort, stubOrgPort, systemClock } from "./stub-ports";
+import { d1AnalyticsPort, kvPolicyPort, stubDirectoryPort, stubOrgPort, systemClock } from "./stub-ports";
 
 /**
  * One customer's record, meters, holds, idempotency keys and event log (SPEC §3, §4). RPC methods only, each
@@ -52,6 +52,8 @@ import { kvPolicyPort, stubDirectoryPort, stubOrgPort, systemClock } from "./stu
 export class CustomerObject extends DurableObject<Env> {
   private readonly context: CustomerContext;
   private readonly alarms: CustomerAlarm;
+  /** The read model the alarm projects events to (SPEC §13.1); null without an `ANALYTICS` binding. */
+  private analytics: AnalyticsPort | null;
 
   /** Loads the store from SQLite and wires the real ports (stubs of CUSTOMERS and ALTERNATE_IDS, KV, the clock). */
   constructor(ctx: DurableObjectState, env: Env) {
@@ -62,7 +64,8 @@ export class CustomerObject extends DurableObject<Env> {
     const store = new CustomerStore(ctx.storage, webhooks.state === "on", () =>
       this.alarms.onEventsAppended(),
     );
-    this.alarms = new CustomerAlarm(ctx.storage, store, webhooks, clock);
+    this.analytics = d1AnalyticsPort(env);
+    this.alarms = new CustomerAlarm(ctx.storage, store, webhooks, clock, () => this.analytics);
     this.context = createCustomerContext(store, webhooks, ctx.id.toString(), {
       org: stubOrgPort(env),
       directory: stubDirectoryPort(env),

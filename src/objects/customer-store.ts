@@ -37,8 +37,14 @@ export interface EventDelivery {
   lastError: string | null;
 }
 
-/** An event as `GET …/events` lists it. */
-export type ListedEvent = StoredEvent & { delivery: EventDelivery };
+/** An event as `GET …/events` lists it: with its delivery state and whether the read model has it. */
+export type ListedEvent = StoredEvent & { delivery: EventDelivery; projected: boolean };
+
+/** An event waiting for the read model (SPEC §13.1). */
+export interface UnprojectedEvent {
+  seq: number;
+  body: string;
+}
 
 /** The next event waiting for delivery. */
 export interface PendingEvent {
@@ -58,9 +64,10 @@ type EventRow = {
   delivered_at: number | null;
   next_attempt_at: number | null;
   last_error: string | null;
+  projected: number;
 };
 
-const EVENT_COLUMNS = "body, status, attempts, delivered_at, next_attempt_at, last_error";
+const EVENT_COLUMNS = "body, status, attempts, delivered_at, next_attempt_at, last_error, projected";
 
 export interface IdempotencyEntry {
   fingerprint: string;
@@ -423,16 +430,45 @@ export class CustomerStore {
 
   /**
    * Retention (SPEC §7): delete settled events that settled at least 30 days ago and are not among the last
-   * 1,000 of this log. A pending event is never deleted.
+   * 1,000 of this log. A pending event is never deleted; with `keepUnprojected` (the read model is on), an
+   * event not yet in the read model is never deleted either.
    */
-  pruneEvents(nowMs: number): void {
+  pruneEvents(nowMs: number, keepUnprojected = false): void {
     if (!this.ready) return;
     // By the settle-time index: the work is what goes (plus at most the last 1,000), not the whole log.
     this.sql.exec(
-      "DELETE FROM events INDEXED BY events_settled WHERE status <> 'pending' AND settled_at <= ? AND seq <= ?",
+      `DELETE FROM events INDEXED BY events_settled WHERE status <> 'pending' AND settled_at <= ? AND seq <= ?${
+        keepUnprojected ? " AND projected = 1" : ""
+      }`,
       nowMs - EVENT_RETENTION_MS,
       this.lastSeq - EVENTS_KEPT,
     );
+  }
+
+  /** The oldest events not yet in the read model, in seq order, at most `limit` (SPEC §13.1). */
+  unprojectedEvents(limit: number): UnprojectedEvent[] {
+    if (!this.ready) return [];
+    return this.sql
+      .exec<{ seq: number; body: string }>(
+        "SELECT seq, body FROM events INDEXED BY events_unprojected WHERE projected = 0 ORDER BY seq LIMIT ?",
+        limit,
+      )
+      .toArray();
+  }
+
+  /** Whether some event is not yet in the read model. */
+  hasUnprojected(): boolean {
+    if (!this.ready) return false;
+    return this.sql.exec("SELECT 1 FROM events WHERE projected = 0 LIMIT 1").toArray().length > 0;
+  }
+
+  /**
+   * Mark every unprojected event up to `throughSeq` as projected (call inside `transaction`, after the read
+   * model committed them): they are exactly the batch read by `unprojectedEvents`, since later appends get
+   * higher seqs.
+   */
+  markProjected(throughSeq: number): void {
+    this.sql.exec("UPDATE events SET projected = 1 WHERE projected = 0 AND seq <= ?", throughSeq);
   }
 
   /** When the oldest settled event beyond the last 1,000 may be pruned, or null when none is beyond them. */
@@ -478,7 +514,7 @@ function listed(row: EventRow): ListedEvent {
     nextAttemptAt: iso(row.next_attempt_at),
     lastError: row.last_error,
   };
-  return { ...(JSON.parse(row.body) as StoredEvent), delivery };
+  return { ...(JSON.parse(row.body) as StoredEvent), delivery, projected: row.projected === 1 };
 }
 
 /** Two hex digits per byte value, built once per isolate. */

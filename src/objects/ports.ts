@@ -3,6 +3,7 @@
  * ports"). `CustomerObject`'s constructor wires the real ones (src/objects/stub-ports.ts, src/objects/
  * customer-alarm.ts); a test may pass fakes. Modules import these types, never another object's stub.
  */
+import type { ProjectionItem } from "../analytics/types";
 import type { ActivePolicy } from "../policy/store";
 import type {
   ClaimResult,
@@ -69,4 +70,13 @@ export interface AlarmPort {
   wakeOutbox(): void;
   /** After a delete: holds are gone; keep the alarm only for events still to send and for retention. */
   afterDelete(): Promise<void>;
+}
+
+/**
+ * The D1 read model (SPEC §13.1), as the projection writes it (src/objects/projection.ts). The real one is
+ * src/analytics/projection-writer.ts over the `ANALYTICS` binding; tests pass one that fails.
+ */
+export interface AnalyticsPort {
+  /** Write these events' rows, all or nothing; rejects when the read model cannot take them now. */
+  project(items: readonly ProjectionItem[]): Promise<void>;
 }

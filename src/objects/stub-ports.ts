@@ -1,10 +1,12 @@
 /**
  * The real ports of a customer object (src/objects/ports.ts): other customers' objects through the
- * `CUSTOMERS` namespace, the alternate-ID index through `ALTERNATE_IDS`, policies from KV, the system clock.
+ * `CUSTOMERS` namespace, the alternate-ID index through `ALTERNATE_IDS`, policies from KV, the read model in
+ * D1 (`ANALYTICS`), the system clock.
  */
+import { writeProjection } from "../analytics/projection-writer";
 import { loadDecisionPolicy } from "../policy/store";
 import { unknownCustomer } from "./contract";
-import type { Clock, DirectoryPort, OrgPort, OrgRef, PolicyPort } from "./ports";
+import type { AnalyticsPort, Clock, DirectoryPort, OrgPort, OrgRef, PolicyPort } from "./ports";
 
 const customer = (env: Env, id: string) => env.CUSTOMERS.get(env.CUSTOMERS.idFromName(id));
 const index = (env: Env, alternateId: string) =>
@@ -52,3 +54,9 @@ export function kvPolicyPort(env: Env): PolicyPort {
 }
 
 export const systemClock: Clock = { nowMs: () => Date.now() };
+
+/** The D1 read model (SPEC §13.1), or null when the Worker has no `ANALYTICS` binding (a bench Worker). */
+export function d1AnalyticsPort(env: Env): AnalyticsPort | null {
+  const db = (env as { ANALYTICS?: D1Database }).ANALYTICS;
+  return db === undefined ? null : { project: (items) => writeProjection(db, items) };
+}

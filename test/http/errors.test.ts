@@ -386,7 +386,11 @@ describe("errors with a policy in force", () => {
 
   it("404 not_found and 405 method_not_allowed", async () => {
     await expectError(404, "not_found", "GET", "/v1/nothing-here");
-    await expectError(404, "not_found", "POST", "/v1/customers");
+    // GET /v1/customers lists customers since issue 13 (SPEC §13.1): another method there is a 405.
+    expect((await expectError(405, "method_not_allowed", "POST", "/v1/customers")).details.allow).toContain(
+      "GET",
+    );
+    await expectError(404, "not_found", "POST", "/v1/customers/x/nothing");
     await expectError(404, "not_found", "GET", "/nothing");
     await unchanged([user], async () => {
       const error = await expectError(405, "method_not_allowed", "GET", "/v1/consume");

@@ -1,5 +1,5 @@
 /** HTTP helpers for tests in the workers pool: every call goes through the Worker's own fetch. */
-import { env, runInDurableObject } from "cloudflare:test";
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { expect } from "vitest";
 
@@ -114,6 +114,22 @@ export function customerStub(id: string) {
 export async function withStore<R>(owner: string, fn: (store: Json) => R): Promise<R> {
   // biome-ignore lint/suspicious/noExplicitAny: reaching the private store is the point of this helper
   return runInDurableObject(customerStub(owner), (instance) => fn((instance as any).context.store));
+}
+
+/**
+ * Run `id`'s alarm until every event of its log is in the read model (SPEC §13.1), as the runtime would
+ * within seconds; throws when events are still unprojected after `rounds` runs (an alarm that never comes).
+ */
+export async function runProjection(id: string, rounds = 50): Promise<void> {
+  for (let round = 0; round < rounds; round++) {
+    if (!(await withStore(id, (store) => store.hasUnprojected() as boolean))) return;
+    // Unprojected events with no alarm set would wait forever: that is a failure, not something to retry.
+    const ran = await runDurableObjectAlarm(customerStub(id));
+    if (!ran && (await withStore(id, (store) => store.hasUnprojected() as boolean))) {
+      throw new Error(`${id} has unprojected events and no alarm`);
+    }
+  }
+  throw new Error(`${id} still has unprojected events after ${rounds} alarm runs`);
 }
 
 /** Move a hold's expiry into the past inside its object. Answers the hold as stored. */

@@ -60,8 +60,8 @@ describe("webhook delivery from the outbox", () => {
     expect(ids).toEqual(events.map((e) => e.id));
     const seqs = delivered.map((r) => JSON.parse(r.body).seq as number);
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
-    // The body is the bare event object, as the log shows it (without its delivery state).
-    const { delivery: _delivery, ...first } = events[0];
+    // The body is the bare event object, as the log shows it (without its delivery state and read-model flag).
+    const { delivery: _delivery, projected: _projected, ...first } = events[0];
     expect(JSON.parse(delivered[0]?.body ?? "{}")).toEqual(first);
   });
 

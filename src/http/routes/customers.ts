@@ -30,7 +30,7 @@ import {
   upsertCustomer,
 } from "../customer-service";
 import { errorDoc, jsonBody, jsonDoc, serve } from "../openapi";
-import { identifierSchema, requestObject } from "../schemas";
+import { identifierSchema, queryInteger, requestObject } from "../schemas";
 import type { AppEnv } from "../types";
 
 const planBodySchema = requestObject({
@@ -38,25 +38,6 @@ const planBodySchema = requestObject({
   keepUsage: z.boolean().optional(),
 }).openapi("PlanChange");
 const alternateIdBodySchema = requestObject({ alternateId: identifierSchema }).openapi("AlternateIdRequest");
-/**
- * A query parameter that is an ASCII decimal integer in `[min, max]` (SPEC §11 "Bounds"): no sign, space,
- * hex, exponent or fraction, and never empty (`z.coerce` would take `0x10`, ` 1`, `1e2` and "" as numbers).
- */
-function queryInteger(min: number, max: number) {
-  // A repeated parameter counts by its first value (the validator hands over all of them as an array).
-  const firstValue = (value: unknown) => (Array.isArray(value) ? value[0] : value);
-  return z
-    .preprocess(
-      firstValue,
-      z
-        .string()
-        .regex(/^[0-9]{1,16}$/, "must be an ASCII decimal integer")
-        .transform(Number)
-        .pipe(z.number().int().min(min).max(max)),
-    )
-    .openapi({ type: "integer", minimum: min, maximum: max });
-}
-
 const eventsQuerySchema = z.strictObject({
   after: queryInteger(0, Number.MAX_SAFE_INTEGER).optional(),
   limit: queryInteger(1, 1000).optional(),

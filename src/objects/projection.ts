@@ -1,0 +1,86 @@
+/**
+ * Feeding the D1 read model from one customer's event log (SPEC §13.1), driven by the object's alarm beside
+ * webhook delivery and independent of it: the oldest unprojected events first, in seq order, in slices of one
+ * `db.batch` each; an event is marked projected only after the read model committed it, so delivery is
+ * at-least-once and the read model's idempotence (event ids, customer seqs) makes it exact. A failure (D1
+ * unavailable, a throw anywhere in a slice) leaves the slice unprojected and retries with backoff; nothing
+ * is lost. Never on the decision path: appends only make sure the alarm will run.
+ */
+import { needsRecord } from "../analytics/projection-writer";
+import type { ProjectionItem } from "../analytics/types";
+import type { StoredEvent } from "../domain/types";
+import type { CustomerStore } from "./customer-store";
+import type { AnalyticsPort } from "./ports";
+
+/** Events per `db.batch` (a customer event is three statements, a usage event one). */
+const SLICE_EVENTS = 100;
+/** Slices per alarm run before yielding (the alarm re-arms at once when more wait). */
+const SLICES_PER_RUN = 5;
+/** Retry backoff after a failure: 1 s doubling, capped at 5 min. */
+const FIRST_RETRY_MS = 1000;
+const MAX_RETRY_MS = 5 * 60 * 1000;
+
+/** The projection state of one object instance. */
+export class Projector {
+  private failures = 0;
+  private retryAtMs: number | null = null;
+  private running = false;
+
+  /**
+   * Project what is due. Answers when the projection next needs the alarm (now when more wait, the retry
+   * time after a failure), or null when every event is projected.
+   */
+  async run(store: CustomerStore, port: AnalyticsPort, nowMs: () => number): Promise<number | null> {
+    // Another run of this instance is projecting (alarms may overlap a slow D1): it schedules what it saw.
+    if (this.running) return nowMs() + FIRST_RETRY_MS;
+    // A run tries whenever the alarm comes, also before a backoff ends (the alarm had other work due): the
+    // backoff only keeps appends from bringing the alarm forward (`retryAfterMs`).
+    this.running = true;
+    try {
+      for (let slice = 0; slice < SLICES_PER_RUN; slice++) {
+        const batch = store.unprojectedEvents(SLICE_EVENTS);
+        const last = batch.at(-1);
+        if (last === undefined) {
+          this.succeeded();
+          return null;
+        }
+        const items = batch.map((row) => itemOf(store, JSON.parse(row.body) as StoredEvent));
+        await port.project(items);
+        store.transaction(() => store.markProjected(last.seq));
+        this.succeeded();
+      }
+      return nowMs();
+    } catch (error) {
+      this.failures += 1;
+      const delay = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** Math.min(this.failures - 1, 20));
+      this.retryAtMs = nowMs() + delay;
+      console.error(
+        JSON.stringify({
+          level: "error",
+          msg: "read model projection failed; retrying",
+          failures: this.failures,
+          retryInMs: delay,
+          error: String(error).slice(0, 300),
+        }),
+      );
+      return this.retryAtMs;
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** While backing off after a failure: when the next attempt is due; else null. */
+  get retryAfterMs(): number | null {
+    return this.retryAtMs;
+  }
+
+  private succeeded(): void {
+    this.failures = 0;
+    this.retryAtMs = null;
+  }
+}
+
+/** A customer event carries the record as it is now (see `ProjectionItem`). */
+function itemOf(store: CustomerStore, event: StoredEvent): ProjectionItem {
+  return { event, record: needsRecord(event) ? store.record : null };
+}
