@@ -26,6 +26,8 @@ import type {
   AlternateIdRequest,
   Customer,
   CustomerEvent,
+  CustomerList,
+  CustomerListQuery,
   CustomerPatch,
   CustomerState,
   CustomerStateInput,
@@ -44,6 +46,8 @@ import type {
   SettleRequest,
   TopupRequest,
   TopupResult,
+  UsageQuery,
+  UsageSeries,
 } from "./types";
 
 /** How to build a client. */
@@ -220,6 +224,22 @@ export class TollgateClient {
   ): Promise<TollgateResult<CustomerEvent>> {
     const path = customerPath(id, "events", String(seq), "redeliver");
     return this.#send({ method: "POST", path, body: { json: {} } }, options);
+  }
+
+  // Read model (SPEC §13.1): fed from the objects' event logs, it lags them by seconds.
+
+  /** `GET /v1/customers`: live customers by id, filtered; pass a page's `next` as the next `cursor`. */
+  listCustomers(query: CustomerListQuery = {}, options?: CallOptions): Promise<TollgateResult<CustomerList>> {
+    return this.#send({ method: "GET", path: "/v1/customers", query: { ...query } }, options);
+  }
+
+  /** `GET /v1/usage`: recorded usage, grouped by any of customer, entitlement, model, and day or hour in `tz`. */
+  getUsage(query: UsageQuery = {}, options?: CallOptions): Promise<TollgateResult<UsageSeries>> {
+    const { from, to, groupBy, ...filters } = query;
+    const instant = (value: string | Date | undefined) =>
+      value instanceof Date ? value.toISOString() : value;
+    const wire = { ...filters, from: instant(from), to: instant(to), groupBy: groupBy?.join(",") };
+    return this.#send({ method: "GET", path: "/v1/usage", query: wire }, options);
   }
 
   // Money (SPEC §12).

@@ -6,6 +6,12 @@
  */
 import type { z } from "zod";
 import type {
+  customerListResponse,
+  listCustomersQuery,
+  usageQuery,
+  usageResponse,
+} from "../http/analytics-schemas";
+import type {
   customerPatchSchema,
   customerStateSchema,
   customerViewSchema,
@@ -86,3 +92,21 @@ export type Grant = z.output<typeof grantSchema>;
 export type GrantList = z.output<typeof grantListSchema>;
 /** `GET …/margin` (SPEC §12.5). */
 export type Margin = z.output<typeof marginSchema>;
+
+// Read model (SPEC §13.1).
+/** `GET /v1/customers` query (`type`, `plan`, `org`, prefix `q`, `cursor`, `limit`), as the server reads it. */
+export type CustomerListQuery = z.output<typeof listCustomersQuery>;
+/** `GET /v1/customers` → `{ customers, next }`. */
+export type CustomerList = z.output<typeof customerListResponse>;
+/**
+ * `GET /v1/usage` query, as the server reads it (`groupBy` a list of keys, joined by the client), except
+ * `from` / `to`: the server turns an ISO-8601 text into an instant; the client takes that text or a `Date`.
+ */
+export type UsageQuery = Omit<z.output<typeof usageQuery>, "from" | "to"> & {
+  /** Inclusive start: an ISO-8601 timestamp with a zone, a date (UTC midnight), or a `Date`. */
+  from?: string | Date;
+  /** Exclusive end, as `from`. */
+  to?: string | Date;
+};
+/** `GET /v1/usage` → `{ series, truncated }`. */
+export type UsageSeries = z.output<typeof usageResponse>;

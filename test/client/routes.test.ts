@@ -4,7 +4,7 @@
  */
 import { type FetchLike, TollgateClient } from "tollgate/client";
 import { beforeAll, describe, expect, it } from "vitest";
-import { call, unique } from "../support/api";
+import { call, runProjection, unique } from "../support/api";
 import { errorIn, GATE_URL, gateClient, valueIn, workerFetch } from "../support/client";
 
 const POLICY = `
@@ -271,6 +271,56 @@ describe("metering", () => {
   });
 });
 
+describe("read model", () => {
+  it("lists customers by prefix, a page at a time, and sums their usage once the objects have projected", async () => {
+    const prefix = unique("listed");
+    const [ada, bob] = [`${prefix}_a`, `${prefix}_b`];
+    valueIn(await client.upsertCustomer(ada, { label: "Ada", plan: "pro" }));
+    valueIn(await client.upsertCustomer(bob, { label: "Bob" }));
+    valueIn(await client.consume({ customer: ada, entitlement: "tokens", amount: 5 }));
+    valueIn(await client.consume({ customer: ada, entitlement: "tokens", amount: 2 }));
+    valueIn(await client.consume({ customer: bob, entitlement: "tokens", amount: 7 }));
+    valueIn(await client.release({ customer: bob, entitlement: "tokens", amount: 3 }));
+    for (const id of [ada, bob]) await runProjection(id);
+
+    const first = valueIn(await client.listCustomers({ q: prefix, limit: 1 }));
+    expect(first.customers).toEqual([
+      expect.objectContaining({ id: ada, type: "user", plan: "pro", label: "Ada", org: null }),
+    ]);
+    expect(first.next).toEqual(expect.any(String));
+    const second = valueIn(await client.listCustomers({ q: prefix, cursor: first.next ?? undefined }));
+    expect(second.customers.map((c) => c.id)).toEqual([bob]);
+    expect(second.next).toBeNull();
+    expect(
+      valueIn(await client.listCustomers({ q: prefix, plan: "pro" })).customers.map((c) => c.id),
+    ).toEqual([ada]);
+
+    const byCustomer = valueIn(
+      await client.getUsage({
+        entitlement: "tokens",
+        groupBy: ["customer"],
+        from: new Date(Date.now() - 3_600_000),
+      }),
+    );
+    const ours = byCustomer.series.filter((point) => point.group.customer?.startsWith(prefix));
+    expect(ours.map((point) => [point.group.customer, point.amount])).toEqual([
+      [ada, 7],
+      [bob, 4],
+    ]);
+    const daily = valueIn(
+      await client.getUsage({ customer: ada, groupBy: ["entitlement", "day"], tz: "Europe/Berlin" }),
+    );
+    expect(daily.series).toEqual([
+      expect.objectContaining({ group: { entitlement: "tokens" }, bucket: expect.any(String), amount: 7 }),
+    ]);
+    expect(daily.truncated).toBe(false);
+
+    const bad = errorIn(await client.getUsage({ tz: "Mars/Olympus_Mons" }));
+    expect(bad).toMatchObject({ status: 400, code: "invalid_request" });
+    expect(bad.details?.issues).toEqual([expect.objectContaining({ path: "tz" })]);
+  });
+});
+
 // Last in the file: the tests above sent every route of the API's own document through the client.
 describe("coverage", () => {
   it("the client reached every /v1 route of /openapi.json", async () => {
@@ -280,7 +330,7 @@ describe("coverage", () => {
       .flatMap(([path, operations]) =>
         Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`),
       );
-    expect(routes.length).toBeGreaterThanOrEqual(22); // policy 3, customers 14, metering 5
+    expect(routes.length).toBeGreaterThanOrEqual(24); // policy 3, customers 14, metering 5, read model 2
     const missed = routes.filter((route) => {
       const pattern = new RegExp(`^${route.replace(/\{[^}]+\}/g, "[^/]+")}$`);
       return !seen.some((request) => pattern.test(request));

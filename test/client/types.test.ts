@@ -6,6 +6,8 @@
 
 import {
   type Customer,
+  type CustomerList,
+  type CustomerListQuery,
   type CustomerPatch,
   type Decision,
   type EventPageQuery,
@@ -17,10 +19,18 @@ import {
   type TollgateErrorCode,
   type TollgateResult,
   type TopupRequest,
+  type UsageQuery,
+  type UsageSeries,
 } from "tollgate/client";
 import { describe, expect, expectTypeOf, it } from "vitest";
 import type { z } from "zod";
 import type { ErrorCode } from "../../src/errors/catalogue";
+import type {
+  customerListResponse,
+  listCustomersQuery,
+  usageQuery,
+  usageResponse,
+} from "../../src/http/analytics-schemas";
 import type { customerPatchSchema, customerViewSchema } from "../../src/http/customer-schemas";
 import type { eventsQuerySchema } from "../../src/http/routes/customers";
 import type { decisionSchema } from "../../src/http/schemas";
@@ -47,6 +57,14 @@ describe("the client's types are the schemas' types", () => {
     expectTypeOf<EventPageQuery>().toEqualTypeOf<z.output<typeof eventsQuerySchema>>();
     expectTypeOf<Decision>().toEqualTypeOf<z.output<typeof decisionSchema>>();
     expectTypeOf<Customer>().toEqualTypeOf<z.output<typeof customerViewSchema>>();
+    expectTypeOf<CustomerListQuery>().toEqualTypeOf<z.output<typeof listCustomersQuery>>();
+    expectTypeOf<CustomerList>().toEqualTypeOf<z.output<typeof customerListResponse>>();
+    expectTypeOf<UsageSeries>().toEqualTypeOf<z.output<typeof usageResponse>>();
+    // The usage query is the server's, but `from` / `to` are sent as text (or a Date) and read as instants.
+    expectTypeOf<Omit<UsageQuery, "from" | "to">>().toEqualTypeOf<
+      Omit<z.output<typeof usageQuery>, "from" | "to">
+    >();
+    expectTypeOf<UsageQuery["from"]>().toEqualTypeOf<string | Date | undefined>();
     // And they say what the SPEC says (§3.3, §5.3).
     expectTypeOf<MeterRequest["amount"]>().toEqualTypeOf<number | string | undefined>();
     expectTypeOf<Decision["outcome"]>().toEqualTypeOf<"allowed" | "denied" | "overage" | "observed">();
@@ -92,6 +110,13 @@ function wrongFieldsInRequests(c: TollgateClient): void {
   void c.listEvents("a", { cursor: 2 });
   // @ts-expect-error an amount is a number or a string with a unit, not a boolean
   void c.check({ customer: "a", entitlement: "tokens", amount: true });
+  void c.getUsage({ groupBy: ["entitlement", "day"], from: "2026-12-01", tz: "Europe/Berlin" });
+  // @ts-expect-error `week` is not a groupBy key (customer, entitlement, model, day, hour)
+  void c.getUsage({ groupBy: ["entitlement", "week"] });
+  // @ts-expect-error `group_by` is spelt `groupBy`
+  void c.getUsage({ group_by: ["day"] });
+  // @ts-expect-error `search` is not a listing filter (the prefix search is `q`)
+  void c.listCustomers({ search: "ad" });
   // @ts-expect-error a restore takes an exported state, not a customer patch
   void c.restoreState("a", { plan: "pro" });
 }
@@ -110,6 +135,8 @@ describe("a wrong field name does not compile", () => {
     expectTypeOf<Customer>().toHaveProperty("effectivePlan");
     // @ts-expect-error the view's plan in force is `effectivePlan`
     expectTypeOf<Customer>().toHaveProperty("effective_plan");
+    // @ts-expect-error a usage point's time is `bucket`
+    expectTypeOf<UsageSeries["series"][number]>().toHaveProperty("day");
 
     // Narrowing on `ok` gives the value or the typed error, never both.
     const result = await client.check({ customer: "a", entitlement: "tokens" });
