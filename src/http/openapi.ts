@@ -5,6 +5,7 @@
  */
 import { createRoute, type OpenAPIHono, type RouteConfig, type RouteHandler, z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
+import { contentSecurityPolicy } from "../lib/csp";
 import { toIssues } from "../services/request-schemas";
 import { JSON_LIMIT_BYTES, readJson } from "./body";
 import { invalidRequest } from "./errors";
@@ -106,17 +107,7 @@ function openApiDocument(app: OpenAPIHono<AppEnv>) {
  * are static assets under /docs/, copied from `swagger-ui-dist` at build time), and no inline script.
  * swagger-ui sets `style` attributes in its markup, hence inline styles; nothing else is loosened.
  */
-export const DOCS_CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data:",
-  "font-src 'self'",
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join("; ");
+export const DOCS_CSP = contentSecurityPolicy({ inlineStyles: true });
 
 /** The /docs page: swagger-ui from the Worker's own static assets, reading /openapi.json. No CDN. */
 const DOCS_HTML = `<!doctype html>
