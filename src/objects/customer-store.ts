@@ -64,10 +64,10 @@ type EventRow = {
   delivered_at: number | null;
   next_attempt_at: number | null;
   last_error: string | null;
-  projected: number;
+  seq: number;
 };
 
-const EVENT_COLUMNS = "body, status, attempts, delivered_at, next_attempt_at, last_error, projected";
+const EVENT_COLUMNS = "body, status, attempts, delivered_at, next_attempt_at, last_error, seq";
 
 export interface IdempotencyEntry {
   fingerprint: string;
@@ -82,6 +82,8 @@ export class CustomerStore {
   /** The grants this customer holds as a meter owner (SPEC §12.3), oldest first, as last stored. */
   private grantList: readonly Grant[] = [];
   private lastSeq = 0;
+  /** Every event up to this seq is in the D1 read model (SPEC §13.1); events are projected in seq order. */
+  private projectedThrough = 0;
   private ready = false;
   private keysSincePrune = 0;
   /** Rows in `idempotency` (counted on first use); an upper bound between exact counts. */
@@ -136,6 +138,10 @@ export class CustomerStore {
       .map((row) => JSON.parse(row.body) as Grant);
     const seq = this.sql.exec<{ s: number | null }>("SELECT MAX(seq) AS s FROM events").one();
     this.lastSeq = seq.s ?? 0;
+    const projected = this.sql
+      .exec<{ value: string }>("SELECT value FROM meta WHERE key = 'projected_through'")
+      .toArray()[0];
+    this.projectedThrough = projected === undefined ? 0 : Number(projected.value);
   }
 
   /** Run `fn` atomically, creating the schema first if this object has never been written. */
@@ -411,7 +417,7 @@ export class CustomerStore {
     const row = this.sql
       .exec<EventRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE seq = ?`, seq)
       .toArray()[0];
-    return row === undefined ? null : listed(row);
+    return row === undefined ? null : listed(row, this.projectedThrough);
   }
 
   /**
@@ -436,12 +442,11 @@ export class CustomerStore {
   pruneEvents(nowMs: number, keepUnprojected = false): void {
     if (!this.ready) return;
     // By the settle-time index: the work is what goes (plus at most the last 1,000), not the whole log.
+    const through = this.lastSeq - EVENTS_KEPT;
     this.sql.exec(
-      `DELETE FROM events INDEXED BY events_settled WHERE status <> 'pending' AND settled_at <= ? AND seq <= ?${
-        keepUnprojected ? " AND projected = 1" : ""
-      }`,
+      "DELETE FROM events INDEXED BY events_settled WHERE status <> 'pending' AND settled_at <= ? AND seq <= ?",
       nowMs - EVENT_RETENTION_MS,
-      this.lastSeq - EVENTS_KEPT,
+      keepUnprojected ? Math.min(through, this.projectedThrough) : through,
     );
   }
 
@@ -450,7 +455,8 @@ export class CustomerStore {
     if (!this.ready) return [];
     return this.sql
       .exec<{ seq: number; body: string }>(
-        "SELECT seq, body FROM events INDEXED BY events_unprojected WHERE projected = 0 ORDER BY seq LIMIT ?",
+        "SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+        this.projectedThrough,
         limit,
       )
       .toArray();
@@ -458,17 +464,16 @@ export class CustomerStore {
 
   /** Whether some event is not yet in the read model. */
   hasUnprojected(): boolean {
-    if (!this.ready) return false;
-    return this.sql.exec("SELECT 1 FROM events WHERE projected = 0 LIMIT 1").toArray().length > 0;
+    return this.ready && this.lastSeq > this.projectedThrough;
   }
 
   /**
-   * Mark every unprojected event up to `throughSeq` as projected (call inside `transaction`, after the read
-   * model committed them): they are exactly the batch read by `unprojectedEvents`, since later appends get
-   * higher seqs.
+   * The read model has every event up to `throughSeq` (call inside `transaction`, after it committed the batch
+   * `unprojectedEvents` read): events are projected in seq order, so this one watermark marks them all.
    */
   markProjected(throughSeq: number): void {
-    this.sql.exec("UPDATE events SET projected = 1 WHERE projected = 0 AND seq <= ?", throughSeq);
+    this.sql.exec("UPDATE meta SET value = ? WHERE key = 'projected_through'", String(throughSeq));
+    this.projectedThrough = throughSeq;
   }
 
   /** When the oldest settled event beyond the last 1,000 may be pruned, or null when none is beyond them. */
@@ -494,7 +499,8 @@ export class CustomerStore {
         limit + 1,
       )
       .toArray();
-    return { events: rows.slice(0, limit).map(listed), more: rows.length > limit };
+    const projected = this.projectedThrough;
+    return { events: rows.slice(0, limit).map((row) => listed(row, projected)), more: rows.length > limit };
   }
 
   /** Drop idempotency keys older than 24 h. */
@@ -505,7 +511,7 @@ export class CustomerStore {
   }
 }
 
-function listed(row: EventRow): ListedEvent {
+function listed(row: EventRow, projectedThrough: number): ListedEvent {
   const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
   const delivery: EventDelivery = {
     status: row.status,
@@ -514,7 +520,7 @@ function listed(row: EventRow): ListedEvent {
     nextAttemptAt: iso(row.next_attempt_at),
     lastError: row.last_error,
   };
-  return { ...(JSON.parse(row.body) as StoredEvent), delivery, projected: row.projected === 1 };
+  return { ...(JSON.parse(row.body) as StoredEvent), delivery, projected: row.seq <= projectedThrough };
 }
 
 /** Two hex digits per byte value, built once per isolate. */

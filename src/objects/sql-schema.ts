@@ -45,14 +45,11 @@ const MIGRATIONS: string[][] = [
   [
     "CREATE TABLE IF NOT EXISTS grants (id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, body TEXT NOT NULL)",
   ],
-  // Issue 13, read model: whether each event is in the D1 read model yet (SPEC §13.1). Events written before
-  // this migration start unprojected, every one of them: the alarm projects the whole log that is still
-  // kept, in seq order, so the read model is exact for what retention kept. The partial index makes finding
-  // the next unprojected events (and whether any remain) cost nothing per consume beyond the row's insert.
-  [
-    "ALTER TABLE events ADD COLUMN projected INTEGER NOT NULL DEFAULT 0",
-    "CREATE INDEX IF NOT EXISTS events_unprojected ON events (seq) WHERE projected = 0",
-  ],
+  // Issue 13, read model (SPEC §13.1): how far the D1 read model has this log. Events are projected strictly in
+  // seq order, so one watermark says it for every event (`seq <= projected_through`): appending an event costs
+  // nothing more, and marking a batch projected is one row. Events written before this migration start
+  // unprojected, every one of them: the alarm projects the whole log that is still kept.
+  ["INSERT OR IGNORE INTO meta (key, value) VALUES ('projected_through', '0')"],
 ];
 
 /** True when this object's storage has ever been written. */

@@ -159,7 +159,7 @@ describe("GET /v1/usage after 1,000 consumes over 50 customers in 3 orgs (SPEC Â
     for (let round = 0; round < 2; round++) {
       for (const id of [...ORGS, ...USERS]) {
         await runInDurableObject(customerStub(id), (_i, state: DurableObjectState) => {
-          state.storage.sql.exec("UPDATE events SET projected = 0");
+          state.storage.sql.exec("UPDATE meta SET value = '0' WHERE key = 'projected_through'");
         });
         // A new instance finds the unprojected events and arms the alarm (as after the schema migration).
         await evictDurableObject(customerStub(id));
