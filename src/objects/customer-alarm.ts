@@ -16,10 +16,16 @@ const PRUNE_INTERVAL_MS = 60 * 60 * 1000;
 /** With no alarm known, appends look for a retention need at most once per this many events. */
 const RETENTION_CHECK_EVERY = 100;
 /**
- * New events reach the read model this long after the first of them at most (plus the run): a hot customer's
- * events share one alarm and one batch, and an append never sets the alarm while one is due by then.
+ * New events reach the read model this long after the first of them at most (plus the run), when the last
+ * projection was a while ago: an append never sets the alarm while one is due by then.
  */
 export const PROJECTION_DELAY_MS = 1000;
+/**
+ * Within this long of the last projection run, new events wait this long instead: a busy customer's events
+ * then share one alarm and one D1 batch per 5 s rather than per second (under load spread over many
+ * customers, a run per second each cost about one alarm and one batch per two consumes). Still seconds.
+ */
+export const BUSY_PROJECTION_DELAY_MS = 5000;
 
 /** The alarm of one object instance; the constructor of `CustomerObject` wires it as the modules' `AlarmPort`. */
 export class CustomerAlarm implements AlarmPort {
@@ -28,6 +34,8 @@ export class CustomerAlarm implements AlarmPort {
   /** The seq at which appends last made sure retention has an alarm. */
   private retentionCheckedAt = Number.NEGATIVE_INFINITY;
   private readonly projector = new Projector();
+  /** When this instance last ran the projection (busy customers batch longer). */
+  private projectedAtMs = Number.NEGATIVE_INFINITY;
 
   /**
    * @param analytics the read model the events are projected to, read at each use (a test may swap it);
@@ -46,7 +54,7 @@ export class CustomerAlarm implements AlarmPort {
 
   /**
    * After events were appended: wake the outbox when webhooks are on, else make sure retention will run; and
-   * make sure the projection runs within `PROJECTION_DELAY_MS`.
+   * make sure the projection runs within `PROJECTION_DELAY_MS` (`BUSY_PROJECTION_DELAY_MS` when it ran lately).
    */
   onEventsAppended(): void {
     if (this.webhooks.state === "on") this.wakeOutbox();
@@ -55,13 +63,16 @@ export class CustomerAlarm implements AlarmPort {
   }
 
   /**
-   * Make sure the alarm runs within `PROJECTION_DELAY_MS`: a number comparison when one is due by then, so a
+   * Make sure the alarm runs within the projection delay: a number comparison when one is due by then, so a
    * hot customer sets the alarm once per run, never once per consume.
    */
   private wakeProjection(): void {
     if (this.analytics() === null) return;
     // After a failure, appends wait for the backoff: a down D1 is not retried once per second per customer.
-    const due = Math.max(this.clock.nowMs() + PROJECTION_DELAY_MS, this.projector.retryAfterMs ?? 0);
+    const nowMs = this.clock.nowMs();
+    const delay =
+      nowMs - this.projectedAtMs < BUSY_PROJECTION_DELAY_MS ? BUSY_PROJECTION_DELAY_MS : PROJECTION_DELAY_MS;
+    const due = Math.max(nowMs + delay, this.projector.retryAfterMs ?? 0);
     if (this.alarmAtMs !== null && this.alarmAtMs <= due) return;
     const known = this.alarmAtMs;
     this.alarmAtMs = due;
@@ -180,11 +191,16 @@ export class CustomerAlarm implements AlarmPort {
     // A dead receiver (10 s per attempt) does not hold up the read model, nor a dead D1 the webhooks.
     const [nextDelivery, nextProjection] = await Promise.all([
       deliverDue(store, this.webhooks),
-      analytics === null ? null : this.projector.run(store, analytics, () => this.clock.nowMs()),
+      analytics === null ? null : this.project(analytics),
     ]);
     // After both: what this run settled or projected may go now (one statement, atomic on its own).
     store.pruneEvents(nowMs, analytics !== null);
     await this.arm(earliest(nextDelivery, nextProjection), true);
+  }
+
+  private project(analytics: AnalyticsPort): Promise<number | null> {
+    this.projectedAtMs = this.clock.nowMs();
+    return this.projector.run(this.store, analytics, () => this.clock.nowMs());
   }
 
   /** After a delete: holds are gone; the alarm stays for events still to send and for retention. */
