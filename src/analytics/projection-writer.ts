@@ -1,6 +1,6 @@
 /**
  * Writing projected events into the D1 read model (SPEC §13.1), one `db.batch` (a transaction) per call:
- * customers from `customer.*` events, usage from `meter.changed`. Idempotent: a usage row is keyed by its
+ * customers from `customer.*` events, usage from `meter.changed` (all of a batch's usage in one statement). Idempotent: a usage row is keyed by its
  * event id (`ON CONFLICT DO NOTHING`), a customer row is only overwritten by a newer seq of that customer's
  * log, so projecting the same events again changes nothing. Every value is a bound parameter.
  */
@@ -28,14 +28,43 @@ const INSERT_ALTERNATE_IDS = `INSERT OR IGNORE INTO customer_alternate_ids (alte
   SELECT value, ?1 FROM json_each(?3)
   WHERE EXISTS (SELECT 1 FROM customers WHERE id = ?1 AND seq = ?2 AND deleted = 0)`;
 
-const INSERT_USAGE = `INSERT INTO usage (event_id, customer, metered_on, entitlement, operation, at_ms, amount,
-    unit, model, door, input, cached_input, cache_write, output, reasoning, cost)
-  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+/**
+ * Every usage row of a batch in one statement: the rows travel as one JSON array of arrays (columns in the
+ * order below), so a batch of 100 consumes is one statement, not 100 (each statement of a `db.batch` has its
+ * own cost in the D1 protocol). Each row still stands alone: keyed by its event id, `DO NOTHING` on a replay.
+ */
+const USAGE_COLUMNS = [
+  "event_id",
+  "customer",
+  "metered_on",
+  "entitlement",
+  "operation",
+  "at_ms",
+  "amount",
+  "unit",
+  "model",
+  "door",
+  "input",
+  "cached_input",
+  "cache_write",
+  "output",
+  "reasoning",
+  "cost",
+] as const;
+
+const INSERT_USAGE = `INSERT INTO usage (${USAGE_COLUMNS.join(", ")})
+  SELECT ${USAGE_COLUMNS.map((_, i) => `json_extract(value, '$[${i}]')`).join(", ")}
+  FROM json_each(?1) WHERE true
   ON CONFLICT (event_id) DO NOTHING`;
 
 /** Write `items` to the read model in one transaction; throws (nothing written) when D1 refuses. */
 export async function writeProjection(db: D1Database, items: readonly ProjectionItem[]): Promise<void> {
   const statements = items.flatMap((item) => statementsFor(db, item));
+  const usage = items.flatMap(({ event }) => {
+    const row = usageRowOf(event);
+    return row === null ? [] : [usageValues(row)];
+  });
+  if (usage.length > 0) statements.push(db.prepare(INSERT_USAGE).bind(JSON.stringify(usage)));
   if (statements.length > 0) await db.batch(statements);
 }
 
@@ -54,10 +83,6 @@ function statementsFor(db: D1Database, item: ProjectionItem): D1PreparedStatemen
         db.prepare(TOMBSTONE_CUSTOMER).bind(event.customer, Date.parse(event.at), event.seq),
         db.prepare(CLEAR_ALTERNATE_IDS).bind(event.customer, event.seq),
       ];
-    case "meter.changed": {
-      const row = usageRowOf(event);
-      return row === null ? [] : [usageStatement(db, row)];
-    }
     default:
       return [];
   }
@@ -82,28 +107,27 @@ function customerStatements(db: D1Database, record: CustomerRecord, seq: number)
   ];
 }
 
-function usageStatement(db: D1Database, row: UsageRow): D1PreparedStatement {
+/** One usage row's values, in the order of `USAGE_COLUMNS`. */
+function usageValues(row: UsageRow): (string | number | null)[] {
   const c = row.classes;
-  return db
-    .prepare(INSERT_USAGE)
-    .bind(
-      row.eventId,
-      row.customer,
-      row.meteredOn,
-      row.entitlement,
-      row.operation,
-      row.atMs,
-      row.amount,
-      row.unit,
-      row.model,
-      row.door,
-      c?.input ?? null,
-      c?.cached_input ?? null,
-      c?.cache_write ?? null,
-      c?.output ?? null,
-      c?.reasoning ?? null,
-      row.cost,
-    );
+  return [
+    row.eventId,
+    row.customer,
+    row.meteredOn,
+    row.entitlement,
+    row.operation,
+    row.atMs,
+    row.amount,
+    row.unit,
+    row.model,
+    row.door,
+    c?.input ?? null,
+    c?.cached_input ?? null,
+    c?.cache_write ?? null,
+    c?.output ?? null,
+    c?.reasoning ?? null,
+    row.cost,
+  ];
 }
 
 /** Whether projecting `event` needs its customer's record (a `customer.*` event that sets fields). */
