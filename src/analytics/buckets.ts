@@ -5,41 +5,10 @@
  * bucket is named by its local start with the offset in force then (`2026-03-29T00:00:00+01:00`), so the two
  * 01:00 hours of a fall-back night are two buckets.
  */
-import { calendarPeriod } from "../domain/calendar";
+import { calendarPeriod, wallClockAt } from "../domain/calendar";
 
 export const SLOT_MS = 15 * 60 * 1000;
 const HOUR_MS = 60 * 60 * 1000;
-
-const formats = new Map<string, Intl.DateTimeFormat>();
-
-function formatFor(tz: string): Intl.DateTimeFormat {
-  let format = formats.get(tz);
-  if (format === undefined) {
-    format = new Intl.DateTimeFormat("en-US", {
-      timeZone: tz,
-      hourCycle: "h23",
-      year: "numeric",
-      month: "2-digit",
-      day: "2-digit",
-      hour: "2-digit",
-      minute: "2-digit",
-      second: "2-digit",
-    });
-    if (formats.size > 256) formats.clear();
-    formats.set(tz, format);
-  }
-  return format;
-}
-
-/** The wall-clock time at `t` in `tz`, as epoch ms of that wall clock read as UTC. */
-function wallClock(tz: string, t: number): number {
-  const parts: Record<string, number> = {};
-  for (const part of formatFor(tz).formatToParts(t)) {
-    if (part.type !== "literal") parts[part.type] = Number(part.value);
-  }
-  const { year = 1970, month = 1, day = 1, hour = 0, minute = 0, second = 0 } = parts;
-  return Date.UTC(year, month - 1, day, hour, minute, second) + (t % 1000);
-}
 
 /** A bucket: its first instant and its name. */
 export interface Bucket {
@@ -54,7 +23,7 @@ export function bucketOf(unit: "day" | "hour", tz: string, slotStartMs: number):
     // The first instant of the local day (a midnight inside a DST gap: the end of the gap).
     startMs = calendarPeriod({ kind: "daily" }, tz, slotStartMs).start;
   } else {
-    const wall = wallClock(tz, slotStartMs);
+    const wall = wallClockAt(tz, slotStartMs);
     startMs = slotStartMs - (((wall % HOUR_MS) + HOUR_MS) % HOUR_MS);
   }
   return { startMs, name: localName(tz, startMs) };
@@ -62,7 +31,7 @@ export function bucketOf(unit: "day" | "hour", tz: string, slotStartMs: number):
 
 /** `YYYY-MM-DDTHH:MM:SS±HH:MM`: the local time at `t` and the offset in force. */
 function localName(tz: string, t: number): string {
-  const wall = wallClock(tz, t);
+  const wall = wallClockAt(tz, t);
   const offsetMinutes = Math.round((wall - t) / 60_000);
   const sign = offsetMinutes < 0 ? "-" : "+";
   const abs = Math.abs(offsetMinutes);

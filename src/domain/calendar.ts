@@ -183,6 +183,14 @@ function wallClock(zone: Zone, t: number): number {
   return Date.UTC(year, month - 1, day, hour, minute, second);
 }
 
+/**
+ * The wall-clock reading of zone `tz` at instant `t`, as epoch ms of that reading taken as UTC (whole
+ * seconds; `reading - t` is the offset in force). Throws a RangeError for a zone the runtime does not know.
+ */
+export function wallClockAt(tz: string, t: number): number {
+  return wallClock(zoneFor(tz), t);
+}
+
 function localDay(zone: Zone, t: number): number {
   return Math.floor(wallClock(zone, t) / DAY_MS);
 }
