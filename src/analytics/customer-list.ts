@@ -3,7 +3,7 @@
  * plan and org, `q` a prefix of the id, the label or an alternate ID, in pages with an opaque cursor (the
  * last id of the page). Every value is a bound parameter; the SQL text is fixed.
  */
-import { type Failure, fail } from "../errors/catalogue";
+import { fail, type Result } from "../errors/catalogue";
 import type { CustomerListQuery, ListedCustomer } from "./types";
 
 // GLOB is case-sensitive (a prefix is exact) and, unlike LIKE, leaves `%` and `_` alone; `q` is escaped below.
@@ -32,7 +32,7 @@ type CustomerRow = {
 export async function listCustomers(
   db: D1Database,
   query: CustomerListQuery,
-): Promise<{ ok: true; value: { customers: ListedCustomer[]; next: string | null } } | Failure> {
+): Promise<Result<{ customers: ListedCustomer[]; next: string | null }>> {
   let after: string | null = null;
   if (query.cursor !== undefined) {
     after = decodeCursor(query.cursor);

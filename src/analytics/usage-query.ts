@@ -4,7 +4,7 @@
  * only from the fixed column names of the chosen keys; every value is a bound parameter.
  */
 import { round9 } from "../domain/money/numbers";
-import { type Failure, fail } from "../errors/catalogue";
+import { fail, type Result } from "../errors/catalogue";
 import { bucketOf, SLOT_MS } from "./buckets";
 import type { UsageClasses, UsageGroupKey, UsagePoint, UsageQuery } from "./types";
 
@@ -37,7 +37,7 @@ type SqlRow = {
 export async function queryUsage(
   db: D1Database,
   query: UsageQuery,
-): Promise<{ ok: true; value: { series: UsagePoint[]; truncated: boolean } } | Failure> {
+): Promise<Result<{ series: UsagePoint[]; truncated: boolean }>> {
   const keys = (["customer", "entitlement", "model"] as const).filter((k) => query.groupBy.includes(k));
   const time = query.groupBy.includes("hour") ? "hour" : query.groupBy.includes("day") ? "day" : null;
   const where: string[] = [];

@@ -69,6 +69,9 @@ export interface Failure {
   details?: Record<string, unknown>;
 }
 
+/** A value, or the failure a layer below answered instead of throwing. */
+export type Result<T> = { ok: true; value: T } | Failure;
+
 /** A failure with the catalogue's message unless a more specific one is given. */
 export function fail(code: ErrorCode, message?: string, details?: Record<string, unknown>): Failure {
   return {

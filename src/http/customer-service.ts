@@ -19,12 +19,12 @@ import { isUnknown } from "../objects/contract";
 import type { ListedEvent } from "../objects/customer-store";
 import { customerStub, forgetAlternateId, resolveCustomer, withCustomer } from "../objects/directory";
 import type { ActivePolicy } from "../policy/store";
-import { ApiError, policyUnavailable } from "./errors";
+import { ApiError, policyUnavailable, valueOrThrow } from "./errors";
 
 /** Turn an object's answer into a value or the matching ApiError (`notFound` phrases `customer_not_found`). */
 export function unwrap<T>(result: Result<T>, notFound: () => ApiError): T {
-  if (result.ok) return result.value;
-  throw isUnknown(result) ? notFound() : ApiError.from(result);
+  if (!result.ok && isUnknown(result)) throw notFound();
+  return valueOrThrow(result);
 }
 
 export const customerNotFound = (key: string) => () =>

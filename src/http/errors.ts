@@ -6,7 +6,7 @@
  */
 import type { Context, ErrorHandler } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { type ErrorCode, errors, type Failure, statusOf } from "../errors/catalogue";
+import { type ErrorCode, errors, type Failure, type Result, statusOf } from "../errors/catalogue";
 import { logUnhandled } from "../lib/unhandled";
 import type { Issue } from "../services/request-schemas";
 import type { AppEnv } from "./types";
@@ -32,6 +32,12 @@ export class ApiError extends Error {
   static from(failure: Pick<Failure, "code" | "message" | "details">): ApiError {
     return new ApiError(failure.code, failure.message, failure.details);
   }
+}
+
+/** The value of a layer's answer, or its failure thrown as the matching ApiError (rendered by `onError`). */
+export function valueOrThrow<T>(result: Result<T>): T {
+  if (result.ok) return result.value;
+  throw ApiError.from(result);
 }
 
 /** One validation problem: a dotted path (`a.b.0`, "" for the root) and a plain message. */

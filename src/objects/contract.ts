@@ -7,10 +7,10 @@ import type { Grant, GrantResetMode } from "../domain/money/types";
 import type { SettleUsage } from "../domain/token-usage";
 import type { Decision, StoredEvent } from "../domain/types";
 import type { MeterView } from "../domain/view";
-import { type Failure, fail } from "../errors/catalogue";
+import { type Failure, fail, type Result } from "../errors/catalogue";
 import type { EventDelivery } from "./customer-store";
 
-export type Result<T> = { ok: true; value: T } | Failure;
+export type { Result };
 
 /** A success. */
 export function ok<T>(value: T): { ok: true; value: T } {

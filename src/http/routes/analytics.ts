@@ -3,9 +3,8 @@ import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { listCustomers } from "../../analytics/customer-list";
 import type { UsageGroupBy } from "../../analytics/types";
 import { queryUsage } from "../../analytics/usage-query";
-import type { Failure } from "../../errors/catalogue";
 import { customerListResponse, listCustomersQuery, usageQuery, usageResponse } from "../analytics-schemas";
-import { ApiError } from "../errors";
+import { ApiError, valueOrThrow } from "../errors";
 import { errorDoc, jsonDoc, serve } from "../openapi";
 import type { AppEnv } from "../types";
 
@@ -52,17 +51,12 @@ function analyticsDb(env: Env): D1Database {
   return db;
 }
 
-function unwrap<T>(result: { ok: true; value: T } | Failure): T {
-  if (result.ok) return result.value;
-  throw ApiError.from(result);
-}
-
 /** Register `GET /v1/customers` and `GET /v1/usage` on the app. */
 export function registerAnalyticsRoutes(app: OpenAPIHono<AppEnv>): void {
   serve(app, listRoute, async (c) => {
     const q = c.req.valid("query");
     const query = { ...q, limit: q.limit ?? 100 };
-    return c.json(unwrap(await listCustomers(analyticsDb(c.env), query)), 200);
+    return c.json(valueOrThrow(await listCustomers(analyticsDb(c.env), query)), 200);
   });
 
   serve(app, usageRoute, async (c) => {
@@ -75,6 +69,6 @@ export function registerAnalyticsRoutes(app: OpenAPIHono<AppEnv>): void {
       tz: tz ?? "UTC",
       limit: limit ?? 1000,
     };
-    return c.json(unwrap(await queryUsage(analyticsDb(c.env), query)), 200);
+    return c.json(valueOrThrow(await queryUsage(analyticsDb(c.env), query)), 200);
   });
 }

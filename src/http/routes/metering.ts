@@ -4,7 +4,7 @@ import type { MeterOp } from "../../objects/contract";
 import { getActivePolicy } from "../../policy/store";
 import { meter } from "../../services/metering";
 import { meterBodySchemas } from "../../services/request-schemas";
-import { ApiError, policyUnavailable } from "../errors";
+import { policyUnavailable, valueOrThrow } from "../errors";
 import { errorDoc, jsonBody, jsonDoc, serve } from "../openapi";
 import { decisionSchema } from "../schemas";
 import type { AppEnv } from "../types";
@@ -43,9 +43,7 @@ export function registerMeteringRoutes(app: OpenAPIHono<AppEnv>): void {
     serve(app, route, async (c) => {
       const active = await getActivePolicy(c.env);
       if (active === null) throw policyUnavailable();
-      const result = await meter(c.env, op, c.req.valid("json"), active);
-      if (!result.ok) throw ApiError.from(result);
-      return c.json(result.value, 200);
+      return c.json(valueOrThrow(await meter(c.env, op, c.req.valid("json"), active)), 200);
     });
   }
 }
