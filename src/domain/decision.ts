@@ -13,14 +13,24 @@ export interface DecisionContext {
 }
 
 // Period boundaries repeat on every call of a period: a small direct-mapped cache spares the Date work.
-const ISO_SLOTS = 64;
+// The slot mixes all the bits of the time: boundaries are whole days (multiples of 2^10 ms), so the low bits
+// alone would put every midnight in one slot.
+const ISO_BITS = 8;
+const ISO_SLOTS = 1 << ISO_BITS;
 const isoKeys = new Float64Array(ISO_SLOTS).fill(Number.NaN);
 const isoValues: string[] = new Array(ISO_SLOTS).fill("");
+
+function isoSlot(ms: number): number {
+  // Low and high 32 bits of the integer part (NaN and infinities land anywhere and are never stored).
+  const lo = ms >>> 0;
+  const hi = (ms / 4294967296) | 0;
+  return Math.imul(lo ^ Math.imul(hi, 0x27d4eb2d), 0x9e3779b1) >>> (32 - ISO_BITS);
+}
 
 /** ISO-8601 UTC, or null. */
 export function isoOrNull(ms: number | null): string | null {
   if (ms === null) return null;
-  const slot = Math.abs(ms % ISO_SLOTS) | 0;
+  const slot = isoSlot(ms);
   if (isoKeys[slot] === ms) return isoValues[slot] as string;
   const iso = new Date(ms).toISOString();
   isoKeys[slot] = ms;
