@@ -1,5 +1,5 @@
 /**
- * `npm run bench:engine`: decisions per second of the compiled engine on one core (SPEC §9, goal ≥ 1,000,000).
+ * `npm run bench:engine`: decisions per second of the compiled engine on one core (SPEC §9, goal ≥ 2,000,000).
  * A pro customer of the default policy, round-robin over its limited, rated and flag entitlements; every call
  * routes through the plan, decides, and keeps the new meter, as the customer's object does.
  */

@@ -12,29 +12,33 @@ export interface DecisionContext {
   nowMs: number;
 }
 
-// Period boundaries repeat on every call of a period: a small direct-mapped cache spares the Date work.
-// The slot mixes all the bits of the time: boundaries are whole days (multiples of 2^10 ms), so the low bits
-// alone would put every midnight in one slot.
-const ISO_BITS = 8;
-const ISO_SLOTS = 1 << ISO_BITS;
-const isoKeys = new Float64Array(ISO_SLOTS).fill(Number.NaN);
-const isoValues: string[] = new Array(ISO_SLOTS).fill("");
+// Period boundaries repeat on every call of a period: a small cache spares the Date work. Two ways per set,
+// the most recent first, so two hot times that share a set do not evict each other. The set mixes all the
+// bits of the time: boundaries are whole days (multiples of 2^10 ms), so low bits alone would put every
+// midnight in one set.
+const ISO_SET_BITS = 7;
+const ISO_ENTRIES = 2 << ISO_SET_BITS;
+const isoKeys = new Float64Array(ISO_ENTRIES).fill(Number.NaN);
+const isoValues: string[] = new Array(ISO_ENTRIES).fill("");
 
-function isoSlot(ms: number): number {
-  // Low and high 32 bits of the integer part (NaN and infinities land anywhere and are never stored).
-  const lo = ms >>> 0;
+/** First entry of the set of `ms` (NaN and infinities land anywhere: they are never stored). */
+function isoEntry(ms: number): number {
+  const lo = ms >>> 0; // low 32 bits of the integer part
   const hi = (ms / 4294967296) | 0;
-  return Math.imul(lo ^ Math.imul(hi, 0x27d4eb2d), 0x9e3779b1) >>> (32 - ISO_BITS);
+  return (Math.imul(lo ^ Math.imul(hi, 0x27d4eb2d), 0x9e3779b1) >>> (32 - ISO_SET_BITS)) << 1;
 }
 
 /** ISO-8601 UTC, or null. */
 export function isoOrNull(ms: number | null): string | null {
   if (ms === null) return null;
-  const slot = isoSlot(ms);
-  if (isoKeys[slot] === ms) return isoValues[slot] as string;
-  const iso = new Date(ms).toISOString();
-  isoKeys[slot] = ms;
-  isoValues[slot] = iso;
+  const first = isoEntry(ms);
+  if (isoKeys[first] === ms) return isoValues[first] as string;
+  const second = first + 1;
+  const iso = isoKeys[second] === ms ? (isoValues[second] as string) : new Date(ms).toISOString();
+  isoKeys[second] = isoKeys[first] as number;
+  isoValues[second] = isoValues[first] as string;
+  isoKeys[first] = ms;
+  isoValues[first] = iso;
   return iso;
 }
 
