@@ -439,24 +439,25 @@ function changedEvent(
   holdId: string | null,
   priced: Priced | null,
 ): DomainEvent {
+  const data: Record<string, unknown> = {
+    operation,
+    amount,
+    unit: unitOf(ctx),
+    used: meter.used,
+    held: meter.held,
+    overage: meter.overage,
+    limit: limit.value,
+    mode: limit.mode,
+    plan: ctx.plan,
+    holdId,
+    periodStart: isoOrNull(meter.periodStart),
+    periodEnd: isoOrNull(meter.periodEnd),
+  };
+  // The money fields come first (a literal without them, unless priced, spares a copy on the hot path).
   return {
     type: "meter.changed",
     entitlement: ctx.entitlement.name,
-    data: {
-      ...(priced === null ? {} : moneyData(priced, meter)),
-      operation,
-      amount,
-      unit: unitOf(ctx),
-      used: meter.used,
-      held: meter.held,
-      overage: meter.overage,
-      limit: limit.value,
-      mode: limit.mode,
-      plan: ctx.plan,
-      holdId,
-      periodStart: isoOrNull(meter.periodStart),
-      periodEnd: isoOrNull(meter.periodEnd),
-    },
+    data: priced === null ? data : { ...moneyData(priced, meter), ...data },
   };
 }
 
@@ -492,22 +493,22 @@ function overageEvent(
   limit: CompiledLimit,
   priced: Priced | null,
 ): DomainEvent {
+  const data: Record<string, unknown> = {
+    amount,
+    overageAdded: added,
+    overage: meter.overage,
+    unit: unitOf(ctx),
+    used: meter.used,
+    limit: limit.value,
+    mode: limit.mode,
+    plan: ctx.plan,
+    periodStart: isoOrNull(meter.periodStart),
+    periodEnd: isoOrNull(meter.periodEnd),
+  };
   return {
     type: "meter.overage",
     entitlement: ctx.entitlement.name,
-    data: {
-      ...(priced === null ? {} : moneyData(priced, meter)),
-      amount,
-      overageAdded: added,
-      overage: meter.overage,
-      unit: unitOf(ctx),
-      used: meter.used,
-      limit: limit.value,
-      mode: limit.mode,
-      plan: ctx.plan,
-      periodStart: isoOrNull(meter.periodStart),
-      periodEnd: isoOrNull(meter.periodEnd),
-    },
+    data: priced === null ? data : { ...moneyData(priced, meter), ...data },
   };
 }
 

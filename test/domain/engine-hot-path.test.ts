@@ -1,13 +1,17 @@
 /**
  * The decision path caches ISO strings (decision.ts) and calendar periods (periods.ts, calendar.ts). A stale
  * or colliding entry would show here as a wrong time: every answer is checked against plain Date arithmetic.
+ * Events are stored as JSON, so the order of their fields is pinned too.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { isoOrNull } from "../../src/domain/decision";
+import { type DecisionContext, isoOrNull } from "../../src/domain/decision";
+import { applyMeter } from "../../src/domain/meter";
+import { createGrant } from "../../src/domain/money";
 import type { ResetRule } from "../../src/domain/types";
 import { DAY, entitlement, HOUR } from "../support/compiled";
 import { MeterSim } from "../support/meter-sim";
+import { money, terms, topup } from "../support/money";
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -136,5 +140,63 @@ describe("cached periods at their boundaries", () => {
     monthly.meter = undefined;
     monthly.now = Date.UTC(2026, 11, 2, 1);
     expect(monthly.consume(1).resetsAt).toBe(iso(Date.UTC(2027, 0, 1)));
+  });
+});
+
+describe("event fields in their stored order", () => {
+  const T = Date.UTC(2026, 0, 1);
+  const ctx: DecisionContext = {
+    customer: "c",
+    meteredOn: "c",
+    plan: "p",
+    entitlement: entitlement("tokens", {
+      limit: { value: 10, mode: "soft", reset: { kind: "rolling", periodMs: DAY } },
+    }),
+    policyVersion: "v",
+    nowMs: T,
+  };
+  const base = ["used", "held", "overage", "periodStart", "periodEnd", "alertsFired", "bucket"] as const;
+  const meter = Object.fromEntries(
+    base.map((k) => [k, k === "alertsFired" ? [] : k.startsWith("period") ? null : 0]),
+  );
+  const changed = [
+    "operation",
+    "amount",
+    "unit",
+    "used",
+    "held",
+    "overage",
+    "limit",
+    "mode",
+    "plan",
+    "holdId",
+  ];
+  const overage = ["amount", "overageAdded", "overage", "unit", "used", "limit", "mode", "plan"];
+  const period = ["periodStart", "periodEnd"];
+  const moneyKeys = ["priceDiff", "overheadDiff", "overagePrice", "grantApplied", "overhead"];
+  const keysOf = (events: { type: string; data: object }[]) =>
+    Object.fromEntries(events.map((e) => [e.type, Object.keys(e.data)]));
+
+  it("without money: meter.changed and meter.overage", () => {
+    const out = applyMeter({ ...(meter as never), used: 9 }, ctx, { op: "consume", amount: 5 });
+    expect(keysOf(out.events)).toEqual({
+      "meter.changed": [...changed, ...period],
+      "meter.overage": [...overage, ...period],
+    });
+  });
+
+  it("with money: the money fields come first", () => {
+    const m = money({ token: { price: { model: "flat", amount: 0.001 }, overheadCost: 0.0005 } });
+    const grants = [createGrant(topup("pack", "token", terms({ value: 1 })), "g1", T)];
+    const out = applyMeter(
+      { ...(meter as never), used: 9 },
+      ctx,
+      { op: "consume", amount: 5 },
+      { money: m, grants },
+    );
+    expect(keysOf(out.events)).toEqual({
+      "meter.changed": [...moneyKeys, ...changed, ...period],
+      "meter.overage": [...moneyKeys, ...overage, ...period],
+    });
   });
 });
