@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { type DecisionContext, isoOrNull } from "../../src/domain/decision";
 import { applyMeter } from "../../src/domain/meter";
 import { createGrant } from "../../src/domain/money";
-import type { ResetRule } from "../../src/domain/types";
+import type { MeterState, ResetRule } from "../../src/domain/types";
 import { DAY, entitlement, HOUR } from "../support/compiled";
 import { MeterSim } from "../support/meter-sim";
 import { money, terms, topup } from "../support/money";
@@ -155,10 +155,15 @@ describe("event fields in their stored order", () => {
     policyVersion: "v",
     nowMs: T,
   };
-  const base = ["used", "held", "overage", "periodStart", "periodEnd", "alertsFired", "bucket"] as const;
-  const meter = Object.fromEntries(
-    base.map((k) => [k, k === "alertsFired" ? [] : k.startsWith("period") ? null : 0]),
-  );
+  const used9: MeterState = {
+    used: 9,
+    held: 0,
+    overage: 0,
+    periodStart: null,
+    periodEnd: null,
+    alertsFired: [],
+    bucket: null,
+  };
   const changed = [
     "operation",
     "amount",
@@ -178,7 +183,7 @@ describe("event fields in their stored order", () => {
     Object.fromEntries(events.map((e) => [e.type, Object.keys(e.data)]));
 
   it("without money: meter.changed and meter.overage", () => {
-    const out = applyMeter({ ...(meter as never), used: 9 }, ctx, { op: "consume", amount: 5 });
+    const out = applyMeter(used9, ctx, { op: "consume", amount: 5 });
     expect(keysOf(out.events)).toEqual({
       "meter.changed": [...changed, ...period],
       "meter.overage": [...overage, ...period],
@@ -188,12 +193,7 @@ describe("event fields in their stored order", () => {
   it("with money: the money fields come first", () => {
     const m = money({ token: { price: { model: "flat", amount: 0.001 }, overheadCost: 0.0005 } });
     const grants = [createGrant(topup("pack", "token", terms({ value: 1 })), "g1", T)];
-    const out = applyMeter(
-      { ...(meter as never), used: 9 },
-      ctx,
-      { op: "consume", amount: 5 },
-      { money: m, grants },
-    );
+    const out = applyMeter(used9, ctx, { op: "consume", amount: 5 }, { money: m, grants });
     expect(keysOf(out.events)).toEqual({
       "meter.changed": [...moneyKeys, ...changed, ...period],
       "meter.overage": [...moneyKeys, ...overage, ...period],
