@@ -1,14 +1,18 @@
 /**
  * A metered SSE stream: the upstream's bytes pass to the client chunk by chunk, unchanged and unbuffered,
- * while the door's StreamUsage reads a copy. `onEnd` runs exactly once: when the stream completes (`flush`),
- * or when it is cut short: the upstream dies (the pipe aborts the writable side) or the client goes away (the
- * readable side is cancelled). Both abnormal ends reach the transformer's `cancel` hook.
+ * while the door's StreamUsage reads a copy. `onEnd` runs exactly once: when the stream completes, or when it
+ * is cut short: the upstream dies (its read fails) or the client goes away (the stream is cancelled).
+ *
+ * A pull source over the upstream's reader, not a TransformStream piped from the upstream: each chunk costs one
+ * read and one enqueue, where a pipe through a transform costs a write, a transform and a read, each a turn
+ * of the runtime's stream machinery (measured: about 1.5 ms more over a mock completion's eight chunks, and
+ * 0.1 ms more to the first byte). Nothing is read ahead of the client (`highWaterMark: 0`), as before.
  */
 import type { StreamUsage } from "./usage";
 
 export type StreamEnd = "completed" | "interrupted";
 
-/** Pipe `body` through the meter; answer the stream to give the client. */
+/** Read `body` through the meter; answer the stream to give the client. */
 export function meterStream(
   body: ReadableStream<Uint8Array>,
   meter: StreamUsage,
@@ -21,19 +25,32 @@ export function meterStream(
     meter.end();
     onEnd(end);
   };
-  const transform = new TransformStream<Uint8Array, Uint8Array>({
-    transform(chunk, controller) {
-      // The client's bytes first: metering never delays them.
-      controller.enqueue(chunk);
-      meter.pushBytes(chunk);
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        let next: ReadableStreamReadResult<Uint8Array>;
+        try {
+          next = await reader.read();
+        } catch (error) {
+          finish("interrupted");
+          controller.error(error);
+          return;
+        }
+        if (next.done) {
+          finish("completed");
+          controller.close();
+          return;
+        }
+        // The client's bytes first: metering never delays them.
+        controller.enqueue(next.value);
+        meter.pushBytes(next.value);
+      },
+      cancel(reason) {
+        finish("interrupted");
+        return reader.cancel(reason).catch(() => undefined);
+      },
     },
-    flush() {
-      finish("completed");
-    },
-    cancel() {
-      finish("interrupted");
-    },
-  });
-  body.pipeTo(transform.writable).catch(() => finish("interrupted"));
-  return transform.readable;
+    { highWaterMark: 0 },
+  );
 }
