@@ -188,6 +188,7 @@ export class CustomerAlarm implements AlarmPort {
     });
     // This run consumed the alarm: whatever is due next is scheduled afresh below.
     this.alarmAtMs = null;
+    const projectedBefore = store.projectedThroughSeq;
     // A dead receiver (10 s per attempt) does not hold up the read model, nor a dead D1 the webhooks.
     const [nextDelivery, nextProjection] = await Promise.all([
       deliverDue(store, this.webhooks),
@@ -195,7 +196,19 @@ export class CustomerAlarm implements AlarmPort {
     ]);
     // After both: what this run settled or projected may go now (one statement, atomic on its own).
     store.pruneEvents(nowMs, analytics !== null);
-    await this.arm(earliest(nextDelivery, nextProjection), true);
+    await this.arm(earliest(earliest(nextDelivery, nextProjection), this.nextBatchMs(projectedBefore)), true);
+  }
+
+  /**
+   * A customer whose events this run projected is likely to append more: the alarm stays set for its next
+   * batch (`BUSY_PROJECTION_DELAY_MS` on), so its appends find it due and set nothing. Without this, a busy
+   * customer wrote its alarm twice per batch: the retention alarm here, then the batch's alarm at its next
+   * append. When no event comes, that run projects nothing and arms retention alone. Null when this run
+   * projected nothing.
+   */
+  private nextBatchMs(projectedBefore: number): number | null {
+    if (this.analytics() === null || this.store.projectedThroughSeq <= projectedBefore) return null;
+    return this.clock.nowMs() + BUSY_PROJECTION_DELAY_MS;
   }
 
   private project(analytics: AnalyticsPort): Promise<number | null> {

@@ -462,6 +462,11 @@ export class CustomerStore {
       .toArray();
   }
 
+  /** The newest seq the read model has (`meta.projected_through`). */
+  get projectedThroughSeq(): number {
+    return this.projectedThrough;
+  }
+
   /** Whether some event is not yet in the read model. */
   hasUnprojected(): boolean {
     return this.ready && this.lastSeq > this.projectedThrough;

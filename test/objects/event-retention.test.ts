@@ -68,9 +68,15 @@ describe("events with webhooks off", () => {
         lastError: null,
       });
     }
-    // Issue 13: appending events arms the alarm for the read model (SPEC §13.1); once it ran, none is left.
+    // Issue 13: appending events arms the alarm for the read model (SPEC §13.1). A run that projected events
+    // keeps it for the next batch, within 5 s (issue 14: one alarm write per batch); when no event came by
+    // then, that run projects nothing and none is left.
     await runProjection(id);
     expect((await allEvents(id)).every((e) => e.projected === true)).toBe(true);
+    const nextBatch = await storedAlarm(id);
+    expect(nextBatch).not.toBeNull();
+    expect(nextBatch).toBeLessThanOrEqual(Date.now() + BUSY_PROJECTION_DELAY_MS);
+    expect(await runDurableObjectAlarm(customerStub(id))).toBe(true);
     expect(await storedAlarm(id)).toBeNull();
   });
 
@@ -86,6 +92,9 @@ describe("events with webhooks off", () => {
     await runDurableObjectAlarm(customerStub(id));
     expect((await allEvents(id)).length).toBeGreaterThanOrEqual(1106 - 500);
     await runProjection(id);
+    // The run that projected the last batch kept the alarm for a next one; with no event since, the next run
+    // arms retention alone.
+    await runDurableObjectAlarm(customerStub(id));
 
     // 1,106 events: the last 1,000 are 107..1106; of the older ones, the young (1..6) and the pending stay.
     const seqs = (await allEvents(id)).map((e) => e.seq);
@@ -120,6 +129,7 @@ describe("events with webhooks off", () => {
     const settled = await storedAlarm(id);
     if (settled !== null && after !== null && settled <= after) expect(settled).toBe(after);
     await runProjection(id);
+    await runDurableObjectAlarm(customerStub(id));
     expect(await storedAlarm(id)).toBe(next);
   });
 
@@ -130,8 +140,11 @@ describe("events with webhooks off", () => {
     expect(armed).not.toBeNull();
     expect(armed).toBeLessThanOrEqual(Date.now() + PROJECTION_DELAY_MS);
     await runProjection(id);
+    // The run kept the alarm for the next batch: the append finds it due in time and writes nothing.
+    const kept = await storedAlarm(id);
     await consume({ customer: id, entitlement: "tokens", amount: 1 });
     const busy = await storedAlarm(id);
+    expect(busy).toBe(kept);
     expect(busy).toBeGreaterThan(Date.now() + PROJECTION_DELAY_MS);
     expect(busy).toBeLessThanOrEqual(Date.now() + BUSY_PROJECTION_DELAY_MS);
   });
