@@ -326,6 +326,10 @@ async function main(): Promise<void> {
     await touch("consumeOrg", "/v1/consume", org, client);
     await touch("floor", "/baseline", spread, floorClient);
     await touch("floor", "/baseline", hot, floorClient);
+    // The floor's workerd holds as many objects as the product's (SPEC §9 memory: the same load), so the RSS
+    // ratio compares what each object and request costs, not how many objects each process happens to hold:
+    // the grants row's customers and the org's members are objects of the product too.
+    await touch("floorObjects", "/baseline", [...grantSpread, ...org], floorClient);
     const idleRss = product.pids.reduce((s, pid) => s + (rssBytes(pid) ?? 0), 0);
 
     const post = (label: string, on: ServedWorker, url: URL, path: string, list: string[]): LoadTarget => ({
