@@ -6,6 +6,7 @@ import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { requestId } from "../lib/request-id";
 import { readPolicyState } from "../policy/store";
 import { webhookConfig } from "../webhooks/config";
+import { background } from "./background";
 import { ApiError, errorResponse, onError } from "./errors";
 import { requireAdmin } from "./middleware/auth";
 import { jsonDoc, registerDocsRoutes, renderInvalid, serve } from "./openapi";
@@ -60,7 +61,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.use("/v1/*", requireAdmin());
 
   serve(app, healthRoute, async (c) => {
-    const { active, state } = await readPolicyState(c.env);
+    const { active, state } = await readPolicyState(c.env, Date.now(), false, background(c));
     const hooks = webhookConfig(c.env);
     // Says why events are not delivered (SPEC §11), never what the secret is.
     const webhooks =

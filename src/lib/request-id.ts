@@ -44,12 +44,16 @@ export function requestId(): MiddlewareHandler<RequestIdEnv> {
     const startedMs = Date.now();
     const id = chooseRequestId(c.req.header("x-request-id"));
     c.set("requestId", id);
-    // Set before the handler, so a response the context builds (`c.json`, `c.body`) carries it from the start.
-    c.header("X-Request-Id", id);
     // Hono's compose catches handler errors and runs onError, so c.res is final after next() resolves.
     await next();
-    // A response built elsewhere (the gateway's, an upstream's) gets it now, at the cost of a copy.
-    if (c.res.headers.get("X-Request-Id") !== id) c.header("X-Request-Id", id);
+    // Stamped on the final response in place: a response this Worker built has mutable headers. Not set before
+    // the handler (`c.header`), which would make every `c.json` build and copy a Headers object of its own.
+    try {
+      c.res.headers.set("X-Request-Id", id);
+    } catch {
+      // Immutable headers (a response passed on as fetched): Hono copies the response to set it.
+      c.header("X-Request-Id", id);
+    }
     // Never the query string, headers or body: they may carry tokens or alternate IDs.
     console.log(
       JSON.stringify({

@@ -113,9 +113,25 @@ function asPointer(value: unknown): PolicyPointer | null {
     : null;
 }
 
-/** The active pointer (`present`: the key exists, even if it does not parse as a pointer). */
-async function readPointer(env: Env, nowMs: number, fresh: boolean) {
-  if (!fresh && pointerCache !== null && nowMs - pointerCache.fetchedAtMs < cacheMs(env)) return pointerCache;
+/**
+ * Bumped by `rememberActivePolicy`: a KV read of the pointer that started before a write in this isolate must
+ * not replace what the write made active (the read may see the pointer from before the write).
+ */
+let pointerGeneration = 0;
+/**
+ * When the background refresh under way started (at most one per isolate); null when none is. One that never
+ * settles (its request cut short) stops counting after POLICY_CACHE_SECONDS.
+ */
+let refreshStartedMs: number | null = null;
+
+/**
+ * Runs a promise after the answer is sent (`ctx.waitUntil`). A caller that has one lets a cached pointer be
+ * refreshed ahead of its expiry without waiting for KV; a caller without one reads KV when the cache expires.
+ */
+export type Background = (promise: Promise<unknown>) => void;
+
+async function fetchPointer(env: Env, nowMs: number) {
+  const generation = pointerGeneration;
   const text = await env.POLICIES.get(ACTIVE_KEY, "text").catch(() => null);
   let pointer: PolicyPointer | null = null;
   try {
@@ -123,8 +139,39 @@ async function readPointer(env: Env, nowMs: number, fresh: boolean) {
   } catch {
     pointer = null;
   }
-  pointerCache = { pointer, present: text !== null, fetchedAtMs: nowMs };
-  return pointerCache;
+  const read = { pointer, present: text !== null, fetchedAtMs: nowMs };
+  // A write in this isolate while KV answered wins: its pointer stays (SPEC §10 "refreshed at once after a PUT").
+  // So does a read that started later (a refresh ahead can finish after the read that followed its expiry).
+  if (generation === pointerGeneration && (pointerCache === null || pointerCache.fetchedAtMs <= nowMs)) {
+    pointerCache = read;
+  }
+  return pointerCache ?? read;
+}
+
+/**
+ * The active pointer (`present`: the key exists, even if it does not parse as a pointer). A cached pointer is
+ * trusted for POLICY_CACHE_SECONDS, never longer; with `background`, once half of that has passed it is
+ * re-read after the answer (refresh ahead), so under steady traffic no request waits for KV.
+ */
+async function readPointer(env: Env, nowMs: number, fresh: boolean, background?: Background) {
+  const ttlMs = cacheMs(env);
+  if (!fresh && pointerCache !== null) {
+    const ageMs = nowMs - pointerCache.fetchedAtMs;
+    if (ageMs < ttlMs) {
+      const idle = refreshStartedMs === null || nowMs - refreshStartedMs >= ttlMs;
+      if (background !== undefined && ageMs >= ttlMs / 2 && idle) {
+        const startedMs = nowMs;
+        refreshStartedMs = startedMs;
+        background(
+          fetchPointer(env, nowMs).finally(() => {
+            if (refreshStartedMs === startedMs) refreshStartedMs = null;
+          }),
+        );
+      }
+      return pointerCache;
+    }
+  }
+  return fetchPointer(env, nowMs);
 }
 
 /** This isolate's last good policy, else (a fresh isolate) the one `policy:last-good` names, if it loads. */
@@ -146,8 +193,9 @@ export async function readPolicyState(
   env: Env,
   nowMs = Date.now(),
   fresh = false,
+  background?: Background,
 ): Promise<{ active: ActivePolicy | null; state: PolicyState }> {
-  const { pointer, present } = await readPointer(env, nowMs, fresh);
+  const { pointer, present } = await readPointer(env, nowMs, fresh, background);
   let active: ActivePolicy | null;
   if (pointer !== null && lastGood?.version === pointer.version) {
     active = lastGood;
@@ -160,9 +208,16 @@ export async function readPolicyState(
   return { active, state: stale ? "stale" : "current" };
 }
 
-/** The policy in force, or null when there has never been a valid one (`503 policy_unavailable`). */
-export async function getActivePolicy(env: Env, nowMs = Date.now()): Promise<ActivePolicy | null> {
-  return (await readPolicyState(env, nowMs)).active;
+/**
+ * The policy in force, or null when there has never been a valid one (`503 policy_unavailable`). With
+ * `background` (the request's `waitUntil`), the cached pointer is refreshed ahead of its expiry.
+ */
+export async function getActivePolicy(
+  env: Env,
+  nowMs = Date.now(),
+  background?: Background,
+): Promise<ActivePolicy | null> {
+  return (await readPolicyState(env, nowMs, false, background)).active;
 }
 
 const timeOf = (policy: ActivePolicy): number => {
@@ -210,6 +265,7 @@ export function rememberActivePolicy(active: ActivePolicy, nowMs = Date.now()): 
   compiled.set(active.version, active);
   bad.delete(active.version);
   lastGood = active;
+  pointerGeneration += 1;
   pointerCache = {
     pointer: { version: active.version, updatedAt: active.updatedAt },
     present: true,
@@ -222,6 +278,8 @@ export function clearPolicyCache(): void {
   compiled.clear();
   bad.clear();
   pointerCache = null;
+  pointerGeneration += 1;
+  refreshStartedMs = null;
   lastGood = null;
   lastGoodLookupMs = null;
 }

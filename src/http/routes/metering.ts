@@ -4,6 +4,7 @@ import type { MeterOp } from "../../objects/contract";
 import { getActivePolicy } from "../../policy/store";
 import { meter } from "../../services/metering";
 import { meterBodySchemas } from "../../services/request-schemas";
+import { background } from "../background";
 import { policyUnavailable, valueOrThrow } from "../errors";
 import { errorDoc, jsonBody, jsonDoc, serve } from "../openapi";
 import { decisionSchema } from "../schemas";
@@ -41,7 +42,7 @@ const ROUTES = [
 export function registerMeteringRoutes(app: OpenAPIHono<AppEnv>): void {
   for (const { op, route } of ROUTES) {
     serve(app, route, async (c) => {
-      const active = await getActivePolicy(c.env);
+      const active = await getActivePolicy(c.env, Date.now(), background(c));
       if (active === null) throw policyUnavailable();
       return c.json(valueOrThrow(await meter(c.env, op, c.req.valid("json"), active)), 200);
     });
