@@ -215,7 +215,9 @@ export async function serveWorker(options: ServeOptions): Promise<ServedWorker> 
     mf.convertV4MiniflareOptions({
       host: "127.0.0.1",
       port: 0,
-      ...(process.env.BENCH_INSPECTOR_PORT ? { inspectorPort: Number(process.env.BENCH_INSPECTOR_PORT) } : {}),
+      ...(process.env.BENCH_INSPECTOR_PORT
+        ? { inspectorPort: Number(process.env.BENCH_INSPECTOR_PORT) }
+        : {}),
       ...(options.storage === "memory" ? {} : { resourcePersistencePath: persistDir }),
       log: new mf.Log(mf.LogLevel.ERROR),
       logRequests: false,
