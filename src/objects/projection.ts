@@ -12,10 +12,16 @@ import type { StoredEvent } from "../domain/types";
 import type { CustomerStore } from "./customer-store";
 import type { AnalyticsPort } from "./ports";
 
-/** Events per `db.batch` (a customer event is three statements, a usage event one). */
-const SLICE_EVENTS = 100;
+/**
+ * Events per `db.batch`: all of a batch's usage is one statement whatever its size (a JSON array of rows), so
+ * one batch of 500 costs one D1 round trip and one watermark write where five of 100 cost five (a hot customer
+ * appends thousands per 5 s window). A customer event is three statements of its own: a batch stops after
+ * `SLICE_CUSTOMER_EVENTS` of them, so no batch carries more than about 300 statements.
+ */
+const SLICE_EVENTS = 500;
+const SLICE_CUSTOMER_EVENTS = 100;
 /** Slices per alarm run before yielding (the alarm re-arms at once when more wait). */
-const SLICES_PER_RUN = 5;
+const SLICES_PER_RUN = 1;
 /** Retry backoff after a failure: 1 s doubling, capped at 5 min. */
 const FIRST_RETRY_MS = 1000;
 const MAX_RETRY_MS = 5 * 60 * 1000;
@@ -38,16 +44,16 @@ export class Projector {
     this.running = true;
     try {
       for (let slice = 0; slice < SLICES_PER_RUN; slice++) {
-        const batch = store.unprojectedEvents(SLICE_EVENTS);
-        const last = batch.at(-1);
+        const items = sliceOf(store, store.unprojectedEvents(SLICE_EVENTS));
+        const last = items.at(-1);
         if (last === undefined) {
           this.succeeded();
           return null;
         }
-        const items = batch.map((row) => itemOf(store, JSON.parse(row.body) as StoredEvent));
         await port.project(items);
-        store.transaction(() => store.markProjected(last.seq));
+        store.transaction(() => store.markProjected(last.event.seq));
         this.succeeded();
+        if (!store.hasUnprojected()) return null;
       }
       return nowMs();
     } catch (error) {
@@ -78,6 +84,19 @@ export class Projector {
     this.failures = 0;
     this.retryAtMs = null;
   }
+}
+
+/** The rows as projection items, up to (not past) the `SLICE_CUSTOMER_EVENTS`th customer event. */
+function sliceOf(store: CustomerStore, rows: readonly { body: string }[]): ProjectionItem[] {
+  const items: ProjectionItem[] = [];
+  let customerEvents = 0;
+  for (const row of rows) {
+    const item = itemOf(store, JSON.parse(row.body) as StoredEvent);
+    if (needsRecord(item.event) || item.event.type === "customer.deleted") customerEvents += 1;
+    items.push(item);
+    if (customerEvents >= SLICE_CUSTOMER_EVENTS) break;
+  }
+  return items;
 }
 
 /** A customer event carries the record as it is now (see `ProjectionItem`). */
