@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { unstable_readConfig } from "wrangler";
 import { freePort } from "./gateway";
-import { type ServedWorker, workerdDescendants } from "./runtime";
+import { run, type ServedWorker, workerdDescendants } from "./runtime";
 
 const requireHere = createRequire(import.meta.url);
 const wranglerBin = join(dirname(requireHere.resolve("wrangler/package.json")), "bin", "wrangler.js");
@@ -27,13 +27,38 @@ export interface DevOptions {
 export async function serveDev(options: DevOptions): Promise<ServedWorker> {
   const dir = mkdtempSync(join(tmpdir(), `tollgate-bench-dev-${options.name}-`));
   const configDir = dirname(options.configPath);
-  // The same config with `main` made absolute: the Worker is the one the repo's config names.
-  const text = readFileSync(options.configPath, "utf8").replace(
-    /^main\s*=\s*"([^"]+)"/m,
-    (_all, main: string) => `main = ${JSON.stringify(resolve(configDir, main))}`,
+  const original = readFileSync(options.configPath, "utf8");
+  // The config's build step (the product's assets) runs where the config lives, as wrangler would run it.
+  const build = /^\[build\][^[]*?^command\s*=\s*"([^"]+)"/ms.exec(original)?.[1];
+  if (build !== undefined) await run("sh", ["-c", build], configDir);
+  // The same config with its paths made absolute (the Worker, the assets, the D1 migrations the repo's config
+  // names) and without the build step, which ran above.
+  const absolute = (key: string) => (text: string) =>
+    text.replace(
+      new RegExp(`^${key}\\s*=\\s*"([^"]+)"`, "gm"),
+      (_all, path: string) => `${key} = ${JSON.stringify(resolve(configDir, path))}`,
+    );
+  const text = [absolute("main"), absolute("directory"), absolute("migrations_dir")].reduce(
+    (t, f) => f(t),
+    original.replace(/^\[build\][^[]*/m, ""),
   );
   const config = join(dir, "wrangler.toml");
   writeFileSync(config, text);
+  // D1 migrations to the session's local state first, as `npm run dev` applies them before serving.
+  for (const database of unstable_readConfig({ config }).d1_databases ?? []) {
+    await run(process.execPath, [
+      wranglerBin,
+      "d1",
+      "migrations",
+      "apply",
+      database.binding,
+      "--local",
+      "--config",
+      config,
+      "--persist-to",
+      join(dir, "state"),
+    ]);
+  }
   const [port, inspectorPort] = [await freePort(), await freePort()];
   const args = [
     wranglerBin,
