@@ -16,10 +16,10 @@
  */
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GateClient, pool } from "./lib/client";
+import { freePort } from "./lib/gateway";
 import { runLoad } from "./lib/load";
 import { benchPolicy } from "./lib/policy";
 import { bundleWorker, serveWorker } from "./lib/runtime";
@@ -45,20 +45,6 @@ interface CpuProfile {
     children?: number[];
   }[];
   samples: number[];
-}
-
-/** A free loopback port for the inspector. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address !== null ? resolve(address.port) : reject(),
-      );
-    });
-  });
 }
 
 /** One inspector session: send a command, await its answer. */

@@ -1,24 +1,11 @@
-/**
- * A/B of the gateway's added latency (SPEC §9), for work on src/gateway: the product at a base git ref (A)
- * and the working tree (B), each in its own workerd, beside the bare proxy floor (bench/baseline) and the
- * mock upstreams, one request at a time in rotating order (direct, floor, A, B), so all four see the same
- * machine state. Prints p50 / p99 of each and of A and B over the floor, per door and mode, per round and
- * the median over rounds.
- *
- *   npx tsx bench/gateway-ab.ts [--base REF] [--n 200] [--rounds 3] [--warmup 30]
- */
-import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
-import { loadavg, tmpdir } from "node:os";
-import { join } from "node:path";
+import { loadavg } from "node:os";
+import { type AbSides, serveAb } from "./lib/ab";
 import { GateClient } from "./lib/client";
 import { MOCK_ANTHROPIC, type MockUpstream, startMockUpstream } from "./lib/gateway";
 import { percentile } from "./lib/load";
 import { benchPolicy } from "./lib/policy";
-import { bundleWorker, type ServedWorker, serveWorker } from "./lib/runtime";
 
-const root = new URL("..", import.meta.url).pathname;
 const args = process.argv.slice(2);
 const opt = (name: string, fallback: string) => {
   const i = args.indexOf(name);
@@ -101,19 +88,6 @@ const pct = (xs: number[], q: number) =>
 const median = (xs: number[]) => pct(xs, 50);
 
 async function main() {
-  const build = mkdtempSync(join(tmpdir(), "gw-ab-"));
-  const baseTree = join(build, "base-src");
-  execFileSync("mkdir", ["-p", baseTree]);
-  execFileSync("sh", ["-c", `git -C ${root} archive ${BASE} | tar -x -C ${baseTree}`]);
-  symlinkSync(join(root, "node_modules"), join(baseTree, "node_modules"));
-  // The static assets (`npm run build`) are not what is compared: both serve the working tree's.
-  symlinkSync(join(root, "public"), join(baseTree, "public"));
-  log(`bundling base (${BASE}), working tree and floor ...`);
-  const [baseBundle, curBundle, floorBundle] = await Promise.all([
-    bundleWorker(join(baseTree, "wrangler.toml"), join(build, "a")),
-    bundleWorker(join(root, "wrangler.toml"), join(build, "b")),
-    bundleWorker(join(root, "bench/baseline/wrangler.toml"), join(build, "floor")),
-  ]);
   const mocks: MockUpstream[] = [await startMockUpstream(), await startMockUpstream(MOCK_ANTHROPIC)];
   const [openai, anthropic] = mocks as [MockUpstream, MockUpstream];
   const vars = {
@@ -122,31 +96,10 @@ async function main() {
     ANTHROPIC_BASE_URL: `${anthropic.url}/v1`,
     ANTHROPIC_API_KEY: "sk-bench-upstream",
   };
-  const token = randomBytes(16).toString("hex");
-  const served: ServedWorker[] = [];
+  let sides: AbSides | null = null;
   try {
-    const productVars = { ...vars, ADMIN_TOKEN: token, POLICY_CACHE_SECONDS: "10" };
-    const floor = await serveWorker({
-      name: "floor",
-      configPath: join(root, "bench/baseline/wrangler.toml"),
-      bundlePath: floorBundle,
-      vars,
-    });
-    served.push(floor);
-    const a = await serveWorker({
-      name: "tollgate",
-      configPath: join(baseTree, "wrangler.toml"),
-      bundlePath: baseBundle,
-      vars: productVars,
-    });
-    served.push(a);
-    const b = await serveWorker({
-      name: "tollgate",
-      configPath: join(root, "wrangler.toml"),
-      bundlePath: curBundle,
-      vars: productVars,
-    });
-    served.push(b);
+    sides = await serveAb(BASE, vars, log);
+    const { floor, a, b, token } = sides;
     const key = `sk-tg-ab-${randomBytes(6).toString("hex")}`;
     for (const p of [a, b]) {
       const client = new GateClient(p.url, token);
@@ -199,9 +152,8 @@ async function main() {
       );
     }
   } finally {
-    for (const s of served) await s.dispose();
+    await sides?.dispose();
     for (const m of mocks) m.stop();
-    rmSync(build, { recursive: true, force: true });
   }
 }
 

@@ -1,25 +1,9 @@
-/**
- * A/B of the admin API's per-request fixed path (SPEC §9 "Per-request overhead"), for work on src/http,
- * src/lib/request-id.ts and the policy pointer: the product at a base git ref (A) and the working tree (B),
- * each in its own workerd, beside the floors (bench/baseline: a bare Hono `/healthz`, the DO floor `/baseline`).
- * Short autocannon rounds in rotating order on `GET /healthz` and `POST /v1/consume` (256 `pro` customers, as
- * bench/run.ts), so every side sees the same machine state. Prints, per round and as medians (with the spread),
- * req/s over the floor, workerd CPU µs per request and the load generator's CPU µs per request, and the
- * answer bytes and headers each side sends on `/healthz` and a consume.
- *
- *   npx tsx bench/http-ab.ts [--base REF] [--rounds 5] [--seconds 3] [--connections 32]
- */
-import { execFileSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
-import { loadavg, tmpdir } from "node:os";
-import { join } from "node:path";
+import { loadavg } from "node:os";
+import { serveAb } from "./lib/ab";
 import { GateClient, pool } from "./lib/client";
 import { type LoadTarget, runLoad } from "./lib/load";
 import { benchPolicy } from "./lib/policy";
-import { bundleWorker, type ServedWorker, serveWorker } from "./lib/runtime";
 
-const root = new URL("..", import.meta.url).pathname;
 const args = process.argv.slice(2);
 const opt = (name: string, fallback: string) => {
   const i = args.indexOf(name);
@@ -54,43 +38,8 @@ async function answerShape(url: URL, init: RequestInit): Promise<string> {
 }
 
 async function main() {
-  const build = mkdtempSync(join(tmpdir(), "http-ab-"));
-  const baseTree = join(build, "base-src");
-  execFileSync("mkdir", ["-p", baseTree]);
-  execFileSync("sh", ["-c", `git -C ${root} archive ${BASE} | tar -x -C ${baseTree}`]);
-  symlinkSync(join(root, "node_modules"), join(baseTree, "node_modules"));
-  // The static assets (`npm run build`) are not what is compared: both serve the working tree's.
-  symlinkSync(join(root, "public"), join(baseTree, "public"));
-  log(`bundling base (${BASE}), working tree and floor ...`);
-  const [baseBundle, curBundle, floorBundle] = await Promise.all([
-    bundleWorker(join(baseTree, "wrangler.toml"), join(build, "a")),
-    bundleWorker(join(root, "wrangler.toml"), join(build, "b")),
-    bundleWorker(join(root, "bench/baseline/wrangler.toml"), join(build, "floor")),
-  ]);
-  const token = randomBytes(16).toString("hex");
-  const served: ServedWorker[] = [];
+  const { floor, a, b, token, dispose } = await serveAb(BASE, {}, log);
   try {
-    const productVars = { ADMIN_TOKEN: token, POLICY_CACHE_SECONDS: "10" };
-    const floor = await serveWorker({
-      name: "floor",
-      configPath: join(root, "bench/baseline/wrangler.toml"),
-      bundlePath: floorBundle,
-    });
-    served.push(floor);
-    const a = await serveWorker({
-      name: "tollgate",
-      configPath: join(baseTree, "wrangler.toml"),
-      bundlePath: baseBundle,
-      vars: productVars,
-    });
-    served.push(a);
-    const b = await serveWorker({
-      name: "tollgate",
-      configPath: join(root, "wrangler.toml"),
-      bundlePath: curBundle,
-      vars: productVars,
-    });
-    served.push(b);
     log(`floor pid ${floor.pids}, A pid ${a.pids}, B pid ${b.pids}`);
 
     const customers = Array.from({ length: CUSTOMERS }, (_, i) => `ab_c${String(i).padStart(4, "0")}`);
@@ -221,8 +170,7 @@ async function main() {
       }
     }
   } finally {
-    for (const s of served) await s.dispose();
-    rmSync(build, { recursive: true, force: true });
+    await dispose();
   }
 }
 
