@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import { type DecisionContext, isoOrNull } from "../../src/domain/decision";
 import { applyMeter } from "../../src/domain/meter";
 import { createGrant } from "../../src/domain/money";
+import { emptyMeter } from "../../src/domain/periods";
 import type { MeterState, ResetRule } from "../../src/domain/types";
 import { DAY, entitlement, HOUR } from "../support/compiled";
 import { MeterSim } from "../support/meter-sim";
@@ -155,15 +156,7 @@ describe("event fields in their stored order", () => {
     policyVersion: "v",
     nowMs: T,
   };
-  const used9: MeterState = {
-    used: 9,
-    held: 0,
-    overage: 0,
-    periodStart: null,
-    periodEnd: null,
-    alertsFired: [],
-    bucket: null,
-  };
+  const used9: MeterState = { ...emptyMeter(), used: 9 };
   const changed = [
     "operation",
     "amount",
