@@ -10,7 +10,7 @@ import { type Failure, fail } from "../errors/catalogue";
 import { isUnknown, type MeterOp, type Result } from "../objects/contract";
 import { withCustomer } from "../objects/directory";
 import { unknownCustomerDecision } from "../objects/metering/normalise";
-import { type ActivePolicy, getActivePolicy } from "../policy/store";
+import { type ActivePolicy, type Background, getActivePolicy } from "../policy/store";
 import { parseDuration } from "../policy/units";
 import { type Issue, type MeterBody, meterBodySchemas, toIssues } from "./request-schemas";
 
@@ -59,10 +59,15 @@ export async function meter(
  * One metering call from an untrusted value (an edge without a body reader of its own): the operation's
  * schema (`invalid_request` with `details.issues`), the active policy (`policy_unavailable`), then `meter`.
  */
-export async function meterUnchecked(env: Env, op: MeterOp, input: unknown): Promise<Result<Decision>> {
+export async function meterUnchecked(
+  env: Env,
+  op: MeterOp,
+  input: unknown,
+  background?: Background,
+): Promise<Result<Decision>> {
   const parsed = meterBodySchemas[op].safeParse(input);
   if (!parsed.success) return invalidRequestFailure(toIssues(parsed.error));
-  const active = await getActivePolicy(env);
+  const active = await getActivePolicy(env, Date.now(), background);
   if (active === null) return fail("policy_unavailable");
   return meter(env, op, parsed.data, active);
 }

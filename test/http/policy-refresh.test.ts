@@ -12,6 +12,7 @@ import {
   loadPolicyVersion,
   rememberActivePolicy,
 } from "../../src/policy/store";
+import { meterUnchecked } from "../../src/services/metering";
 import { ok, putPolicy } from "../support/api";
 
 const policyWith = (tokens: number) => ({
@@ -110,5 +111,19 @@ describe("the policy pointer's refresh ahead (POLICY_CACHE_SECONDS=10)", () => {
     if (written !== null) rememberActivePolicy(written, t0 + 6_000);
     await Promise.all(bg.promises);
     expect((await getActivePolicy(caching, t0 + 6_001))?.version).toBe(first);
+  });
+
+  it("the metering service behind Workers RPC refreshes in the background too", async () => {
+    clearPolicyCache();
+    const { env: caching, pointerReads } = cachingEnv();
+    // A pointer read 6 s ago: past half its age, still within it.
+    await getActivePolicy(caching, Date.now() - 6_000);
+    const bg = collector();
+    const body = { customer: "refresh_rpc_caller", entitlement: "tokens", amount: 1 };
+    await meterUnchecked(caching, "check", body, bg.background);
+    // The re-read was handed to the background, not awaited before the decision.
+    expect(bg.promises).toHaveLength(1);
+    await Promise.all(bg.promises);
+    expect(pointerReads()).toBe(2);
   });
 });

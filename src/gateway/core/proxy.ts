@@ -33,7 +33,8 @@ export async function handleGatewayRequest<M extends string, E>(
   const method = request.method;
   const path = admitPath(door, method, request.url);
   if (!path.ok) return door.respond(path.error);
-  const active = await getActivePolicy(env);
+  // Past half its age the pointer is re-read after the answer (under waitUntil), never trusted past it.
+  const active = await getActivePolicy(env, Date.now(), ctx.waitUntil);
   if (active === null) return door.respond(door.error(fail("policy_unavailable")));
   // Before the body: an unknown key costs no read of up to 16 MiB.
   if (!(await keyIsKnown(env, key))) return door.respond(unauthorized(door));
