@@ -1,50 +1,24 @@
 /**
  * The shapes the dashboard reads, as SPEC §5, §7, §12 and §13.1 define them (only the fields it shows). The
- * dashboard is a browser bundle: it cannot import the Worker's zod schemas without bundling zod, so these
- * mirror them; the browser tests read every one of them from the real API.
+ * dashboard is a browser bundle: it cannot import the Worker's zod schemas without bundling zod, nor the
+ * object contract (Workers storage types). The views the pure domain and read model define are imported as
+ * types (erased from the bundle); the rest mirror the answers, and the browser tests read every one of them
+ * from the real API.
  */
+import type { ListedCustomer } from "../src/analytics/types";
+import type { GrantView } from "../src/domain/money/types";
+import type { MeterView } from "../src/domain/view";
 
-export interface CustomerRow {
-  id: string;
-  type: string;
-  plan: string | null;
-  org: string | null;
-  label: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
+export type { MeterView };
+/** A customer as `GET /v1/customers` lists it. */
+export type CustomerRow = ListedCustomer;
+/** A grant as answers show it (SPEC §12.3). */
+export type Grant = GrantView;
 
 /** `GET /v1/customers` (SPEC §13.1). */
 export interface CustomerPage {
   customers: CustomerRow[];
   next: string | null;
-}
-
-export interface MeterView {
-  credit: string | null;
-  unit: string | null;
-  mode: string;
-  used: number;
-  held: number;
-  limit: number;
-  remaining: number;
-  overage: number;
-  periodStart: string | null;
-  resetsAt: string | null;
-}
-
-export interface Grant {
-  id: string;
-  topup: string;
-  credit: string;
-  balance: number;
-  startingValue: number;
-  createdAt: string;
-  expiresAt: string | null;
-  resets: boolean;
-  resetMode: string;
-  nextResetAt: string | null;
-  included: boolean;
 }
 
 /** `GET /v1/customers/:id` (SPEC §5.2). */

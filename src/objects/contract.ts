@@ -3,7 +3,7 @@
  * answer with values: a `Result`, whose failure is a catalogue code (`customer_not_found`: no such customer
  * here; the Worker may resolve again). The edges render failures (src/errors/catalogue.ts).
  */
-import type { Grant, GrantResetMode } from "../domain/money/types";
+import type { Grant, GrantView } from "../domain/money/types";
 import type { SettleUsage } from "../domain/token-usage";
 import type { Decision, StoredEvent } from "../domain/types";
 import type { MeterView } from "../domain/view";
@@ -127,21 +127,7 @@ export interface CustomerView {
   balances: Record<string, number>;
 }
 
-/** A grant as answers show it (SPEC §12.3). */
-export interface GrantView {
-  id: string;
-  topup: string;
-  credit: string;
-  balance: number;
-  startingValue: number;
-  createdAt: string;
-  expiresAt: string | null;
-  resets: boolean;
-  resetMode: GrantResetMode;
-  nextResetAt: string | null;
-  /** Granted by an `included: true` top-up of the plan (re-synced on a plan change), not bought. */
-  included: boolean;
-}
+export type { GrantView };
 
 /** A grant as the state document carries it: the grant with its terms, times as ISO strings. */
 export interface GrantState extends Omit<Grant, "createdAt" | "expiresAt" | "nextResetAt"> {

@@ -78,6 +78,22 @@ export interface CompiledTopup {
   terms: GrantTerms;
 }
 
+/** A grant as answers show it (SPEC §12.3). */
+export interface GrantView {
+  id: string;
+  topup: string;
+  credit: string;
+  balance: number;
+  startingValue: number;
+  createdAt: string;
+  expiresAt: string | null;
+  resets: boolean;
+  resetMode: GrantResetMode;
+  nextResetAt: string | null;
+  /** Granted by an `included: true` top-up of the plan (re-synced on a plan change), not bought. */
+  included: boolean;
+}
+
 /** A balance a customer holds (SPEC §12.3). Times are epoch ms; the edge makes ISO strings. */
 export interface Grant {
   id: string;
