@@ -17,18 +17,15 @@ import { OPENAI_DOOR } from "./openai/door";
 /** Mount one door: every method under its prefix, and its answer to what was thrown. */
 function mountDoor<M extends string, E>(app: Hono<RequestIdEnv>, door: Door<M, E>): void {
   const doorApp = new Hono<RequestIdEnv>();
-  doorApp.all("/*", async (c) => {
-    const requestId = c.get("requestId");
-    const response = await handleGatewayRequest(door, c.req.raw, {
+  // Every answer is built by the gateway (mutable headers): the entry's request-id middleware stamps the id in
+  // place, without copying the response.
+  doorApp.all("/*", (c) =>
+    handleGatewayRequest(door, c.req.raw, {
       env: c.env,
       waitUntil: (promise) => c.executionCtx.waitUntil(promise),
-      requestId,
-    });
-    // Every answer of the gateway is built here, so its headers are mutable: stamped now, the entry's
-    // request-id middleware finds the id in place and need not copy the response to add it.
-    if (requestId !== undefined) response.headers.set("X-Request-Id", requestId);
-    return response;
-  });
+      requestId: c.get("requestId"),
+    }),
+  );
   doorApp.onError((error, c) => {
     logUnhandled(error, { requestId: c.get("requestId"), method: c.req.method }, c.env);
     return door.respond(door.error(fail("internal")));
