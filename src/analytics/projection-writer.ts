@@ -130,6 +130,11 @@ function usageValues(row: UsageRow): (string | number | null)[] {
   ];
 }
 
+/** Whether projecting `event` writes its customer's listing row (three statements, where usage shares one). */
+export function writesCustomerRow(event: StoredEvent): boolean {
+  return needsRecord(event) || event.type === "customer.deleted";
+}
+
 /** Whether projecting `event` needs its customer's record (a `customer.*` event that sets fields). */
 export function needsRecord(event: StoredEvent): boolean {
   return (

@@ -207,7 +207,7 @@ export class CustomerAlarm implements AlarmPort {
    * projected nothing.
    */
   private nextBatchMs(projectedBefore: number): number | null {
-    if (this.analytics() === null || this.store.projectedThroughSeq <= projectedBefore) return null;
+    if (this.store.projectedThroughSeq <= projectedBefore) return null;
     return this.clock.nowMs() + BUSY_PROJECTION_DELAY_MS;
   }
 

@@ -6,7 +6,7 @@
  * unavailable, a throw anywhere in a slice) leaves the slice unprojected and retries with backoff; nothing
  * is lost. Never on the decision path: appends only make sure the alarm will run.
  */
-import { needsRecord } from "../analytics/projection-writer";
+import { needsRecord, writesCustomerRow } from "../analytics/projection-writer";
 import type { ProjectionItem } from "../analytics/types";
 import type { StoredEvent } from "../domain/types";
 import type { CustomerStore } from "./customer-store";
@@ -20,8 +20,6 @@ import type { AnalyticsPort } from "./ports";
  */
 const SLICE_EVENTS = 500;
 const SLICE_CUSTOMER_EVENTS = 100;
-/** Slices per alarm run before yielding (the alarm re-arms at once when more wait). */
-const SLICES_PER_RUN = 1;
 /** Retry backoff after a failure: 1 s doubling, capped at 5 min. */
 const FIRST_RETRY_MS = 1000;
 const MAX_RETRY_MS = 5 * 60 * 1000;
@@ -43,19 +41,15 @@ export class Projector {
     // backoff only keeps appends from bringing the alarm forward (`retryAfterMs`).
     this.running = true;
     try {
-      for (let slice = 0; slice < SLICES_PER_RUN; slice++) {
-        const items = sliceOf(store, store.unprojectedEvents(SLICE_EVENTS));
-        const last = items.at(-1);
-        if (last === undefined) {
-          this.succeeded();
-          return null;
-        }
+      // One slice per run: when more wait, the alarm re-arms at once.
+      const items = sliceOf(store, store.unprojectedEvents(SLICE_EVENTS));
+      const last = items.at(-1);
+      if (last !== undefined) {
         await port.project(items);
         store.transaction(() => store.markProjected(last.event.seq));
-        this.succeeded();
-        if (!store.hasUnprojected()) return null;
       }
-      return nowMs();
+      this.succeeded();
+      return store.hasUnprojected() ? nowMs() : null;
     } catch (error) {
       this.failures += 1;
       const delay = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** Math.min(this.failures - 1, 20));
@@ -92,7 +86,7 @@ function sliceOf(store: CustomerStore, rows: readonly { body: string }[]): Proje
   let customerEvents = 0;
   for (const row of rows) {
     const item = itemOf(store, JSON.parse(row.body) as StoredEvent);
-    if (needsRecord(item.event) || item.event.type === "customer.deleted") customerEvents += 1;
+    if (writesCustomerRow(item.event)) customerEvents += 1;
     items.push(item);
     if (customerEvents >= SLICE_CUSTOMER_EVENTS) break;
   }

@@ -10,7 +10,6 @@ import type { Decision } from "../domain/types";
 import type { ErrorCode } from "../errors/catalogue";
 import { logUnhandled } from "../lib/unhandled";
 import type { MeterOp } from "../objects/contract";
-import type { Background } from "../policy/store";
 import { meterUnchecked } from "../services/metering";
 
 /** An error as the RPC edge answers it: a catalogue code, its message, and `details` when it has any. */
@@ -27,34 +26,35 @@ export type RpcResult = { ok: true; decision: Decision } | { ok: false; error: R
 export class TollgateRpc extends WorkerEntrypoint<Env> {
   /** Decide without recording anything (`POST /v1/check`). */
   check(body: unknown): Promise<RpcResult> {
-    return answer(this.env, "check", body, (work) => this.ctx.waitUntil(work));
+    return answer(this.env, this.ctx, "check", body);
   }
 
   /** Check and record atomically (`POST /v1/consume`). */
   consume(body: unknown): Promise<RpcResult> {
-    return answer(this.env, "consume", body, (work) => this.ctx.waitUntil(work));
+    return answer(this.env, this.ctx, "consume", body);
   }
 
   /** Give back usage; floors at the minimum (`POST /v1/release`). */
   release(body: unknown): Promise<RpcResult> {
-    return answer(this.env, "release", body, (work) => this.ctx.waitUntil(work));
+    return answer(this.env, this.ctx, "release", body);
   }
 
   /** Book an amount against the limit and get a holdId (`POST /v1/reserve`, `ttl?`). */
   reserve(body: unknown): Promise<RpcResult> {
-    return answer(this.env, "reserve", body, (work) => this.ctx.waitUntil(work));
+    return answer(this.env, this.ctx, "reserve", body);
   }
 
   /** Record the actual amount of a hold and free it (`POST /v1/settle`). */
   settle(body: unknown): Promise<RpcResult> {
-    return answer(this.env, "settle", body, (work) => this.ctx.waitUntil(work));
+    return answer(this.env, this.ctx, "settle", body);
   }
 }
 
 /** One call, every outcome a value: an exception nobody expected is logged and answered `internal`. */
-async function answer(env: Env, op: MeterOp, body: unknown, background: Background): Promise<RpcResult> {
+async function answer(env: Env, ctx: ExecutionContext, op: MeterOp, body: unknown): Promise<RpcResult> {
   try {
-    const result = await meterUnchecked(env, op, body, background);
+    // The policy pointer is refreshed after the answer (ctx.waitUntil), as the HTTP routes do.
+    const result = await meterUnchecked(env, op, body, (work) => ctx.waitUntil(work));
     if (result.ok) return { ok: true, decision: result.value };
     const { code, message, details } = result;
     return { ok: false, error: { code, message, ...(details === undefined ? {} : { details }) } };
