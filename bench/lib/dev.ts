@@ -10,6 +10,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { unstable_readConfig } from "wrangler";
+import { applyLocalMigrations } from "../../scripts/lib/local-d1";
 import { freePort } from "./gateway";
 import { run, type ServedWorker, workerdDescendants } from "./runtime";
 
@@ -44,20 +45,9 @@ export async function serveDev(options: DevOptions): Promise<ServedWorker> {
   );
   const config = join(dir, "wrangler.toml");
   writeFileSync(config, text);
-  // D1 migrations to the session's local state first, as `npm run dev` applies them before serving.
-  for (const database of unstable_readConfig({ config }).d1_databases ?? []) {
-    await run(process.execPath, [
-      wranglerBin,
-      "d1",
-      "migrations",
-      "apply",
-      database.binding,
-      "--local",
-      "--config",
-      config,
-      "--persist-to",
-      join(dir, "state"),
-    ]);
+  // The read model's D1 migrations to the session's local state first, as `npm run dev` applies them.
+  if ((unstable_readConfig({ config }).d1_databases ?? []).length > 0) {
+    await applyLocalMigrations(join(dir, "state"), config);
   }
   const [port, inspectorPort] = [await freePort(), await freePort()];
   const args = [
