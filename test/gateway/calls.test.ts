@@ -8,6 +8,7 @@ import {
   gatewayClient,
   HELLO,
   HELLO_PROMPT_TOKENS,
+  HELLO_RESERVATION,
   meterOf,
   newCustomer,
   newTag,
@@ -21,7 +22,7 @@ beforeAll(async () => {
 });
 
 describe("chat completions", () => {
-  it("a non-streaming call is settled with the upstream's usage before the answer arrives", async () => {
+  it("a non-streaming call is settled with the upstream's usage", async () => {
     const { id, key } = await newCustomer("free");
     const tag = newTag();
     const { data, response } = await gatewayClient(key, { tag })
@@ -29,8 +30,8 @@ describe("chat completions", () => {
       .withResponse();
     expect(data.choices[0]?.message.content).toBe(MOCK_TEXT);
     expect(data.usage?.total_tokens).toBe(MOCK_TOTAL_TOKENS);
-    // Settled before the response: no waiting needed.
-    expect(await meterOf(id, "gpt4o_tokens")).toMatchObject({ used: MOCK_TOTAL_TOKENS, held: 0 });
+    // The settle leaves before the answer but is not waited for (README "Gateway"): wait for the hold to go.
+    expect(await settledMeter(id, "gpt4o_tokens")).toMatchObject({ used: MOCK_TOTAL_TOKENS, held: 0 });
     expect(await meterOf(id, "api_requests")).toMatchObject({ used: 1, held: 0 });
 
     const saw = await upstreamSaw(tag);
@@ -44,8 +45,8 @@ describe("chat completions", () => {
     expect(response.headers.get("x-upstream-request-id")).toMatch(/^req_mock_/);
   });
 
-  it("carries IETF RateLimit headers for the model's entitlement and gateway.requests", async () => {
-    const { key } = await newCustomer("free");
+  it("carries IETF RateLimit headers for the model's entitlement and gateway.requests, as at admission", async () => {
+    const { id, key } = await newCustomer("free");
     const { response } = await gatewayClient(key)
       .chat.completions.create({ model: "gpt-4o", messages: HELLO })
       .withResponse();
@@ -55,10 +56,13 @@ describe("chat completions", () => {
     const window = Number(/w=(\d+)/.exec(policy)?.[1]);
     expect(window).toBeGreaterThanOrEqual(28 * 86400);
     expect(window).toBeLessThanOrEqual(31 * 86400);
+    // A non-streaming answer, like a stream, shows the state at admission: the whole reservation held.
     const limits = response.headers.get("ratelimit") ?? "";
     expect(limits).toMatch(
-      new RegExp(`^"gpt4o_tokens";r=${100000 - MOCK_TOTAL_TOKENS};t=\\d+, "api_requests";r=999;t=86400$`),
+      new RegExp(`^"gpt4o_tokens";r=${100000 - HELLO_RESERVATION};t=\\d+, "api_requests";r=999;t=86400$`),
     );
+    // The settle then brings the meter to what the upstream reported.
+    expect(await settledMeter(id, "gpt4o_tokens")).toMatchObject({ used: MOCK_TOTAL_TOKENS });
   });
 
   it("a stream is metered by its final usage chunk, which the gateway asked for", async () => {

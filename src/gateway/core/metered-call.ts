@@ -3,7 +3,8 @@
  * to an entitlement, one object call reserves the estimate and counts 1 of `gateway.requests`, then forward,
  * then settle with the usage the door read (or the character estimate when the upstream reported none or the
  * stream was cut short). Every path after the reserve settles exactly once; the work runs under `waitUntil`,
- * so a client that goes away cannot stop a settle.
+ * so a client that goes away cannot stop a settle. A 2xx answer does not wait for its settle (it is sent
+ * before the answer leaves); an error answer does, so its headers show the hold released.
  */
 import { MAX_MODEL_LENGTH } from "../../domain/token-usage";
 import { fail } from "../../errors/catalogue";
@@ -163,7 +164,10 @@ async function forward<M extends string, E>(
     );
   }
   const usage = door.bodyUsage(request.endpoint, text);
-  const settled = await settleUsed(settlement(request.promptTokens, usage, usage.chars));
-  withHeaders(headers, headersFor(settled));
+  // The settle leaves for the object now, before the answer, and is not waited for: the hold already counts the
+  // whole reservation, so until it lands the customer's meters only read higher, never lower. The headers show
+  // the state at admission, as a stream's do (and as OpenAI's own rate-limit headers count `max_tokens`).
+  ctx.waitUntil(settleUsed(settlement(request.promptTokens, usage, usage.chars)));
+  withHeaders(headers, headersFor(hold.reserved));
   return new Response(text, init);
 }
