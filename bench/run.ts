@@ -10,7 +10,9 @@
  *
  * Options: `--dev` (serve product and floors with `wrangler dev` instead of straight workerd), `--quick`
  * (short runs, to check the harness), `--connections N`, `--seconds S` (per round and route), `--rounds R`;
- * `--profile` runs bench/profile.ts (where the time of a consume and of the gateway goes) instead.
+ * `--profile` runs bench/profile.ts (where the time of a consume and of the gateway goes) instead;
+ * `--no-read-model` serves the product without its D1 database (no projection), to attribute what the read
+ * model costs locally, where the simulated D1 shares the machine (not a configuration the goals are met in).
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -37,6 +39,8 @@ const root = new URL("..", import.meta.url).pathname;
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const dev = args.includes("--dev");
+const readModel = !args.includes("--no-read-model");
+if (dev && !readModel) throw new Error("--no-read-model serves workerd directly: not with --dev");
 const option = (name: string, fallback: number): number => {
   const i = args.indexOf(name);
   return i >= 0 ? Number(args[i + 1]) : fallback;
@@ -255,6 +259,7 @@ async function main(): Promise<void> {
         configPath: productConfig,
         bundlePath: productBundle,
         vars: productVars,
+        readModel,
         ...(hasRpc ? { rpcEntrypoint: RPC_ENTRYPOINT } : {}),
       });
       floor = await serveWorker({
@@ -559,6 +564,7 @@ async function main(): Promise<void> {
     const results = {
       startedAt: startedAt.toISOString(),
       mode: dev ? "wrangler dev" : "workerd",
+      readModel,
       machine: {
         cores: availableParallelism(),
         cpu: cpus()[0]?.model ?? "unknown",
@@ -626,6 +632,8 @@ async function main(): Promise<void> {
 
 interface Results {
   mode: string;
+  /** False under `--no-read-model`: the product served without its D1 database. */
+  readModel: boolean;
   machine: {
     cores: number;
     cpu: string;
@@ -683,7 +691,8 @@ function renderTable(res: Results): string {
       (res.mode === "wrangler dev"
         ? "served by `wrangler dev` (one session for the product, one for the floors), requests to its port"
         : "requests straight to workerd's socket (no wrangler dev proxy); product and floors bundled by " +
-          "`wrangler deploy --dry-run`, SQLite Durable Objects persisted to disk, set up identically"),
+          "`wrangler deploy --dry-run`, SQLite Durable Objects persisted to disk, set up identically") +
+      (res.readModel ? "" : "; **the product without its D1 read model** (`--no-read-model`, attribution only)"),
   );
   lines.push(
     `Load: ${res.load.generator}, ${res.load.connections} connections, ${res.load.warmupSeconds} s warm-up, ` +

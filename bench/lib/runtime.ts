@@ -173,6 +173,11 @@ export interface ServeOptions {
    * `rpcEntrypoint` as a service binding, on its own socket (`rpcUrl`).
    */
   rpcEntrypoint?: string;
+  /**
+   * Serve without the config's D1 databases (`readModel: false`): the product then runs with no read model,
+   * as it does without an `ANALYTICS` binding, and nothing is projected. An attribution run only.
+   */
+  readModel?: boolean;
 }
 
 /**
@@ -202,11 +207,14 @@ export async function serveWorker(options: ServeOptions): Promise<ServedWorker> 
   const mf = await loadMiniflare();
   const { workerOptions } = unstable_getMiniflareWorkerOptions(options.configPath);
   // Module rules only matter for unbundled sources; the bundle is given as one module below.
-  const { modulesRules: _rules, ...derived } = workerOptions as Record<string, unknown> & {
+  const { modulesRules: _rules, ...all } = workerOptions as Record<string, unknown> & {
     bindings?: Record<string, unknown>;
     compatibilityDate?: string;
     compatibilityFlags?: string[];
   };
+  const { d1Databases: _d1, ...withoutD1 } = all;
+  const readModel = options.readModel ?? true;
+  const derived = readModel ? all : withoutD1;
   // Only the config's own [vars] plus ours: a developer's .dev.vars (which wrangler reads) stays out of the bench.
   const configVars = unstable_readConfig({ config: options.configPath }).vars as Record<string, unknown>;
   const persistDir = mkdtempSync(join(tmpdir(), `tollgate-bench-${options.name}-`));
@@ -256,7 +264,7 @@ export async function serveWorker(options: ServeOptions): Promise<ServedWorker> 
     }),
   );
   const url = await instance.ready;
-  await applyD1Migrations(instance, options.configPath, options.name);
+  if (readModel) await applyD1Migrations(instance, options.configPath, options.name);
   const rpcUrl = options.rpcEntrypoint === undefined ? null : await instance.unsafeGetDirectURL("rpc-driver");
   const pids = workerdDescendants().filter((pid) => !before.has(pid));
   return {
