@@ -692,7 +692,9 @@ function renderTable(res: Results): string {
         ? "served by `wrangler dev` (one session for the product, one for the floors), requests to its port"
         : "requests straight to workerd's socket (no wrangler dev proxy); product and floors bundled by " +
           "`wrangler deploy --dry-run`, SQLite Durable Objects persisted to disk, set up identically") +
-      (res.readModel ? "" : "; **the product without its D1 read model** (`--no-read-model`, attribution only)"),
+      (res.readModel
+        ? ""
+        : "; **the product without its D1 read model** (`--no-read-model`, attribution only)"),
   );
   lines.push(
     `Load: ${res.load.generator}, ${res.load.connections} connections, ${res.load.warmupSeconds} s warm-up, ` +
