@@ -20,6 +20,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GateClient, pool } from "./lib/client";
 import { freePort } from "./lib/gateway";
+import { inspectorSession } from "./lib/inspector";
 import { runLoad } from "./lib/load";
 import { benchPolicy } from "./lib/policy";
 import { bundleWorker, serveWorker } from "./lib/runtime";
@@ -45,31 +46,6 @@ interface CpuProfile {
     children?: number[];
   }[];
   samples: number[];
-}
-
-/** One inspector session: send a command, await its answer. */
-async function session(
-  url: string,
-): Promise<{ send(method: string, params?: object): Promise<unknown>; close(): void }> {
-  const ws = new WebSocket(url);
-  await new Promise((resolve, reject) => {
-    ws.addEventListener("open", resolve);
-    ws.addEventListener("error", reject);
-  });
-  let next = 0;
-  const pending = new Map<number, (result: unknown) => void>();
-  ws.addEventListener("message", (message) => {
-    const data = JSON.parse(String(message.data)) as { id?: number; result?: unknown };
-    if (data.id !== undefined) pending.get(data.id)?.(data.result);
-  });
-  return {
-    send(method, params = {}) {
-      const id = ++next;
-      ws.send(JSON.stringify({ id, method, params }));
-      return new Promise((resolve) => pending.set(id, resolve));
-    },
-    close: () => ws.close(),
-  };
 }
 
 /** Self and inclusive share of samples per function (`name file:line`), the top `n` of each. */
@@ -148,7 +124,7 @@ async function main(): Promise<void> {
       TARGETS.map(async (name) => {
         const found = list.find((t) => t.title.endsWith(` ${name}`));
         if (found === undefined) throw new Error(`no inspector target for ${name}`);
-        const s = await session(found.webSocketDebuggerUrl);
+        const s = await inspectorSession(found.webSocketDebuggerUrl);
         await s.send("Profiler.enable");
         await s.send("Profiler.setSamplingInterval", { interval: 200 });
         await s.send("Profiler.start");
