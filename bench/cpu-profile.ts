@@ -18,6 +18,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { args, numberOption, option } from "./lib/args";
 import { GateClient, pool } from "./lib/client";
 import { freePort } from "./lib/gateway";
 import { inspectorSession } from "./lib/inspector";
@@ -26,14 +27,9 @@ import { benchPolicy } from "./lib/policy";
 import { bundleWorker, serveWorker } from "./lib/runtime";
 
 const root = new URL("..", import.meta.url).pathname;
-const args = process.argv.slice(2);
-const option = (name: string, fallback: string): string => {
-  const i = args.indexOf(name);
-  return i >= 0 ? (args[i + 1] ?? fallback) : fallback;
-};
 const hot = args.includes("--hot");
-const SECONDS = Number(option("--seconds", "12"));
-const TOP = Number(option("--top", "25"));
+const SECONDS = numberOption("--seconds", 12);
+const TOP = numberOption("--top", 25);
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 /** The isolates profiled: the product's Worker and the simulated D1 database's. */

@@ -1,44 +1,19 @@
 import { randomBytes } from "node:crypto";
 import { loadavg } from "node:os";
 import { type AbSides, serveAb } from "./lib/ab";
+import { numberOption, option } from "./lib/args";
 import { GateClient } from "./lib/client";
-import { MOCK_ANTHROPIC, type MockUpstream, startMockUpstream } from "./lib/gateway";
+import { MOCK_ANTHROPIC, type MockUpstream, startMockUpstream, type Timing, timed } from "./lib/gateway";
 import { percentile } from "./lib/load";
 import { benchPolicy } from "./lib/policy";
 
-const args = process.argv.slice(2);
-const opt = (name: string, fallback: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 && args[i + 1] !== undefined ? (args[i + 1] as string) : fallback;
-};
-const BASE = opt("--base", "HEAD");
-const N = Number(opt("--n", "200"));
-const ROUNDS = Number(opt("--rounds", "3"));
-const WARMUP = Number(opt("--warmup", "30"));
+const BASE = option("--base", "HEAD");
+const N = numberOption("--n", 200);
+const ROUNDS = numberOption("--rounds", 3);
+const WARMUP = numberOption("--warmup", 30);
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 type Door = "openai" | "anthropic";
-interface Timing {
-  total: number;
-  first: number;
-}
-
-async function timed(url: string, headers: Record<string, string>, body: string): Promise<Timing> {
-  const start = process.hrtime.bigint();
-  const res = await fetch(url, { method: "POST", headers, body });
-  if (res.body === null) throw new Error(`${url}: no body`);
-  const reader = res.body.getReader();
-  let first = -1;
-  for (;;) {
-    const { done } = await reader.read();
-    if (first < 0) first = Number(process.hrtime.bigint() - start) / 1e6;
-    if (done) break;
-  }
-  const total = Number(process.hrtime.bigint() - start) / 1e6;
-  if (!res.ok) throw new Error(`${url}: ${res.status}`);
-  return { total, first };
-}
-
 function requests(door: Door, mock: string, floor: URL, products: URL[], key: string) {
   const anthropic = door === "anthropic";
   const model = anthropic ? "claude-haiku-4-5" : "gpt-4o-mini";
@@ -117,9 +92,9 @@ async function main() {
         const plain = await sample(req.ways, req.plain, N);
         const stream = await sample(req.ways, req.stream, N);
         const rows: [string, number[][]][] = [
-          [`${door} non-streaming`, plain.map((ts) => ts.map((t) => t.total))],
-          [`${door} stream first byte`, stream.map((ts) => ts.map((t) => t.first))],
-          [`${door} stream total`, stream.map((ts) => ts.map((t) => t.total))],
+          [`${door} non-streaming`, plain.map((ts) => ts.map((t) => t.totalMs))],
+          [`${door} stream first byte`, stream.map((ts) => ts.map((t) => t.firstByteMs))],
+          [`${door} stream total`, stream.map((ts) => ts.map((t) => t.totalMs))],
         ];
         for (const [label, ways] of rows) {
           const stats = ways.map((xs) => [pct(xs, 50), pct(xs, 99)]);

@@ -11,12 +11,11 @@ import { decisionHeaders } from "../src/gateway/core/response";
 import { callMoney } from "../src/gateway/core/spend";
 import { OPENAI_DOOR } from "../src/gateway/openai/door";
 import { validatePolicy } from "../src/policy/load";
+import { numberOption } from "./lib/args";
 import { MOCK_ANTHROPIC, startMockUpstream } from "./lib/gateway";
 import { benchPolicy } from "./lib/policy";
 
-const args = process.argv.slice(2);
-const at = args.indexOf("--iterations");
-const ITERATIONS = at >= 0 ? Number(args[at + 1]) : 20_000;
+const ITERATIONS = numberOption("--iterations", 20_000);
 
 function time(label: string, fn: () => unknown): void {
   for (let i = 0; i < 2000; i++) fn();

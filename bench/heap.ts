@@ -13,18 +13,14 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { numberOption } from "./lib/args";
 import { inspectorSession } from "./lib/inspector";
 import { freshUnderLoad, type MemorySide } from "./lib/memory";
-import { bundleWorker, rssBytes, type ServedWorker } from "./lib/runtime";
+import { bundleWorker, totalRssBytes } from "./lib/runtime";
 
 const root = new URL("..", import.meta.url).pathname;
-const args = process.argv.slice(2);
-const option = (name: string, fallback: string): string => {
-  const i = args.indexOf(name);
-  return i >= 0 ? (args[i + 1] ?? fallback) : fallback;
-};
-const SECONDS = Number(option("--seconds", "20"));
-const CUSTOMERS = Number(option("--customers", "256"));
+const SECONDS = numberOption("--seconds", 20);
+const CUSTOMERS = numberOption("--customers", 256);
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
 
@@ -32,8 +28,6 @@ interface HeapUsage {
   usedSize: number;
   totalSize: number;
 }
-
-const rssOf = (served: ServedWorker) => served.pids.reduce((sum, pid) => sum + (rssBytes(pid) ?? 0), 0);
 
 /**
  * Every isolate's heap, largest first; the Worker's own isolate (`core:user:…`) also after a forced collection.
@@ -103,9 +97,9 @@ async function main(): Promise<void> {
       });
       try {
         const { served, measured } = run;
-        const loaded = rssOf(served);
+        const loaded = totalRssBytes(served.pids);
         const isolates = await heaps(run.inspectorPort ?? 0, new URL("/healthz", served.url));
-        const collected = rssOf(served);
+        const collected = totalRssBytes(served.pids);
         const total = (pick: (h: (typeof isolates)[number]) => number) =>
           isolates.reduce((sum, h) => sum + pick(h), 0);
         const own = isolates.find((h) => h.name.startsWith("core:user:"));

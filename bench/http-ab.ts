@@ -1,19 +1,15 @@
 import { loadavg } from "node:os";
 import { serveAb } from "./lib/ab";
+import { numberOption, option } from "./lib/args";
 import { GateClient, pool } from "./lib/client";
 import { type LoadTarget, runLoad } from "./lib/load";
 import { benchPolicy } from "./lib/policy";
 
-const args = process.argv.slice(2);
-const opt = (name: string, fallback: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 && args[i + 1] !== undefined ? (args[i + 1] as string) : fallback;
-};
-const BASE = opt("--base", "HEAD");
-const ROUNDS = Number(opt("--rounds", "5"));
-const SECONDS = Number(opt("--seconds", "3"));
-const CONNECTIONS = Number(opt("--connections", "32"));
-const ONLY = opt("--only", "");
+const BASE = option("--base", "HEAD");
+const ROUNDS = numberOption("--rounds", 5);
+const SECONDS = numberOption("--seconds", 3);
+const CONNECTIONS = numberOption("--connections", 32);
+const ONLY = option("--only", "");
 const CUSTOMERS = 256;
 const log = (line: string) => process.stderr.write(`${line}\n`);
 

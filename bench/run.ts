@@ -19,6 +19,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
+import { args, numberOption } from "./lib/args";
 import { GateClient, pool } from "./lib/client";
 import { serveDev } from "./lib/dev";
 import {
@@ -34,23 +35,18 @@ import {
 import { type LoadResult, type LoadTarget, type Measured, mergeRounds, runLoad, summary } from "./lib/load";
 import { type MemoryRun, measureMemory } from "./lib/memory";
 import { BENCH_METERS, benchPolicy } from "./lib/policy";
-import { bundleWorker, rssBytes, runtimeVersions, type ServedWorker, serveWorker } from "./lib/runtime";
+import { bundleWorker, runtimeVersions, type ServedWorker, serveWorker, totalRssBytes } from "./lib/runtime";
 
 const root = new URL("..", import.meta.url).pathname;
-const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const dev = args.includes("--dev");
 const readModel = !args.includes("--no-read-model");
 if (dev && !readModel) throw new Error("--no-read-model serves workerd directly: not with --dev");
-const option = (name: string, fallback: number): number => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
-const CONNECTIONS = option("--connections", 32);
+const CONNECTIONS = numberOption("--connections", 32);
 // Short rounds, many of them, in alternating order: other work on a shared 2-core machine drifts over
 // seconds, and interleaving spreads it over every route instead of one.
-const SECONDS = option("--seconds", quick ? 2 : 4);
-const ROUNDS = option("--rounds", quick ? 1 : 5);
+const SECONDS = numberOption("--seconds", quick ? 2 : 4);
+const ROUNDS = numberOption("--rounds", quick ? 1 : 5);
 const WARMUP_SECONDS = quick ? 1 : 3;
 const CUSTOMERS = 256;
 const MEMBERS = 256;
@@ -339,7 +335,7 @@ async function main(): Promise<void> {
     // ratio compares what each object and request costs, not how many objects each process happens to hold:
     // the grants row's customers and the org's members are objects of the product too.
     await touch("floorObjects", "/baseline", [...grantSpread, ...org], floorClient);
-    const idleRss = product.pids.reduce((s, pid) => s + (rssBytes(pid) ?? 0), 0);
+    const idleRss = totalRssBytes(product.pids);
 
     const post = (label: string, on: ServedWorker, url: URL, path: string, list: string[]): LoadTarget => ({
       label,

@@ -71,13 +71,13 @@ export async function startMockUpstream(script = MOCK_UPSTREAM): Promise<MockUps
   return { url, stop: () => child.kill() };
 }
 
-interface Timing {
+export interface Timing {
   totalMs: number;
   firstByteMs: number;
 }
 
 /** One request: time to the first body chunk and to the end of the body. Throws on a non-2xx. */
-async function timed(url: string, headers: Record<string, string>, body: string): Promise<Timing> {
+export async function timed(url: string, headers: Record<string, string>, body: string): Promise<Timing> {
   const start = process.hrtime.bigint();
   const res = await fetch(url, { method: "POST", headers, body });
   if (res.body === null) throw new Error(`${url}: no body`);

@@ -4,7 +4,7 @@
  * RSS sampled from /proc while the load runs.
  */
 import autocannon from "autocannon";
-import { cpuMs, rssBytes } from "./runtime";
+import { cpuMs, totalRssBytes } from "./runtime";
 
 export interface LoadTarget {
   label: string;
@@ -57,7 +57,7 @@ export async function runLoad(target: LoadTarget, connections: number, seconds: 
   let next = 0;
   let peakRss: number | null = null;
   const sample = () => {
-    const total = target.pids.reduce((sum, pid) => sum + (rssBytes(pid) ?? 0), 0);
+    const total = totalRssBytes(target.pids);
     if (total > 0) peakRss = Math.max(peakRss ?? 0, total);
   };
   const workerCpu = () => target.pids.reduce((sum, pid) => sum + (cpuMs(pid) ?? 0), 0);

@@ -9,7 +9,7 @@ import { GateClient, pool } from "./client";
 import { freePort } from "./gateway";
 import { type Measured, runLoad } from "./load";
 import { benchPolicy } from "./policy";
-import { rssBytes, type ServedWorker, serveWorker } from "./runtime";
+import { type ServedWorker, serveWorker, totalRssBytes } from "./runtime";
 
 export interface MemorySide {
   /** `wrangler.toml` of the side and its bundle (`bundleWorker`). */
@@ -27,8 +27,6 @@ export interface FreshLoad {
   idleRssBytes: number;
   measured: Measured;
 }
-
-const rssOf = (served: ServedWorker) => served.pids.reduce((sum, pid) => sum + (rssBytes(pid) ?? 0), 0);
 
 /**
  * Serve one side in a fresh workerd, create its `customers` (the product's seeded on plan `pro`, the floor's
@@ -63,7 +61,7 @@ export async function freshUnderLoad(
     } else {
       await pool(options.customers, 8, (id) => client.expect("POST", side.path, body(id)));
     }
-    const idleRssBytes = rssOf(served);
+    const idleRssBytes = totalRssBytes(served.pids);
     const measured = await runLoad(
       {
         label: name,

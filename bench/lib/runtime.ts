@@ -158,6 +158,11 @@ export function rssBytes(pid: number): number | null {
   }
 }
 
+/** Resident set size of workerd's processes together (those gone count 0). */
+export function totalRssBytes(pids: readonly number[]): number {
+  return pids.reduce((sum, pid) => sum + (rssBytes(pid) ?? 0), 0);
+}
+
 export interface ServeOptions {
   name: string;
   configPath: string;
