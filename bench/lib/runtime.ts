@@ -76,8 +76,21 @@ export function run(command: string, args: string[], cwd = root): Promise<string
 
 const wranglerBin = join(dirname(wranglerPackage), "bin", "wrangler.js");
 
+/**
+ * Bundles run one at a time: the product's `[build]` rewrites `public/`, which the floor's `[assets]` and an A/B
+ * base tree (whose `public/` links to it) read while they bundle, so bundling them side by side could see it
+ * half written.
+ */
+let bundling: Promise<unknown> = Promise.resolve();
+
 /** Bundle a Worker as `wrangler deploy` would, into `outDir`; answers the entry module's path. */
-export async function bundleWorker(configPath: string, outDir: string): Promise<string> {
+export function bundleWorker(configPath: string, outDir: string): Promise<string> {
+  const bundled = bundling.then(() => bundleNow(configPath, outDir));
+  bundling = bundled.catch(() => undefined);
+  return bundled;
+}
+
+async function bundleNow(configPath: string, outDir: string): Promise<string> {
   await run(process.execPath, [
     wranglerBin,
     "deploy",
